@@ -1,0 +1,1 @@
+"""Parley's domain: frozen value objects and pure functions, free of Qt and SQL."""

@@ -1,0 +1,62 @@
+"""The connector interface every platform implements; the sync engine knows only this."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+
+from app.domain.models import AccountRef, FetchedMessage, Identity, Page, RateLimit, ReplyTarget, SentMessage
+
+
+class Connector(abc.ABC):
+    """A signed-in session with one account on one platform.
+
+    Connectors raise only `app.errors.PlatformError` subclasses for trouble from the platform
+    (`AuthError`, `RateLimited`, `NotFound`, `NetworkError`), and reject unreadable payload
+    items one by one into `Page.rejected` instead of failing the page.
+    """
+
+    #: The longest reply the platform accepts, in characters.
+    max_reply_length: int = 500
+
+    def __init__(self, account: AccountRef, secret: str) -> None:
+        self.account = account
+        self._secret = secret
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} account={self.account.name!r} secret=***>"
+
+    @abc.abstractmethod
+    def verify(self) -> Identity:
+        """Check the credentials and return who they belong to."""
+
+    @abc.abstractmethod
+    def streams(self) -> tuple[str, ...]:
+        """Names of the independent feeds this connector syncs, each with its own cursor."""
+
+    @abc.abstractmethod
+    def fetch(self, stream: str, cursor: str | None) -> Iterator[Page]:
+        """Yield pages of items newer than `cursor`, oldest page first.
+
+        Each page carries the cursor to store once its messages are stored; the engine stores
+        page and cursor in one transaction before asking for the next page.
+        """
+
+    @abc.abstractmethod
+    def thread_context(self, platform_message_id: str) -> list[FetchedMessage]:
+        """The messages around one message (ancestors and replies), for a thread view."""
+
+    @abc.abstractmethod
+    def send_reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> SentMessage:
+        """Post a reply. Sending twice with the same key must post once."""
+
+    def rate_limit(self) -> RateLimit:
+        """The platform's last reported budget for this account."""
+        return RateLimit()
+
+    def new_secret(self) -> str | None:
+        """A refreshed credential to store in the keyring, when the platform rotated it."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 - an optional hook, empty by default
+        """Release network resources."""

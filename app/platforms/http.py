@@ -1,0 +1,139 @@
+"""The HTTP session every connector uses: timeouts on every call, bounded retries for reads, clear errors."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from app import version
+from app.errors import AuthError, NetworkError, NotFound, PlatformError, RateLimited
+
+log = logging.getLogger("app.platforms.http")
+
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
+
+
+def make_session(*, retries: int = 3, backoff: float = 0.5) -> requests.Session:
+    """A session whose GETs retry on 5xx and dropped connections; 429 is left to the caller's rate limiter."""
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        backoff_factor=backoff,
+        backoff_max=10,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = f"Parley/{version()} (desktop community-manager client)"
+    return session
+
+
+def request(
+    session: requests.Session, method: str, url: str, *, timeout: Any = DEFAULT_TIMEOUT, **kwargs: Any
+) -> requests.Response:
+    """Send a request; transport failures become NetworkError naming only the host (a query may hold a token)."""
+    try:
+        return session.request(method, url, timeout=timeout, **kwargs)
+    except requests.exceptions.RetryError:
+        raise NetworkError(f"{_where(url)} kept failing after several retries.") from None
+    except requests.exceptions.Timeout:
+        raise NetworkError(f"{_where(url)} did not answer in time.") from None
+    except requests.exceptions.ConnectionError:
+        raise NetworkError(f"Cannot reach {_where(url)}.") from None
+    except requests.exceptions.RequestException as exc:
+        raise NetworkError(f"Request to {_where(url)} failed: {type(exc).__name__}") from None
+
+
+def _where(url: str) -> str:
+    return requests.utils.urlparse(url).netloc or url
+
+
+def parse_reset(value: str | None, *, now: float | None = None) -> float | None:
+    """A rate-limit reset header as UTC epoch seconds: ISO 8601, epoch seconds, or seconds from now."""
+    if not value:
+        return None
+    now = time.time() if now is None else now
+    text = value.strip()
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        return number if number > 1_000_000_000 else now + number
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).timestamp()
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def raise_for_status(response: requests.Response, *, what: str) -> None:
+    """Map an error status to the error type the sync engine and the UI know how to handle."""
+    status = response.status_code
+    if status < 400:
+        return
+    detail = _error_detail(response)
+    if status == 401:
+        raise AuthError(
+            f"{what}: the platform refused the sign-in ({detail}).",
+            status=status,
+            hint="Sign in to this account again from the Accounts dialog.",
+        )
+    if status == 403:
+        raise AuthError(
+            f"{what}: access denied ({detail}).",
+            status=status,
+            hint="The account lacks a permission this needs; sign in again and grant it.",
+        )
+    if status == 404:
+        raise NotFound(f"{what}: not found ({detail}).", status=status)
+    if status == 429:
+        retry_at = (
+            parse_reset(response.headers.get("Retry-After"))
+            or parse_reset(response.headers.get("X-RateLimit-Reset"))
+            or time.time() + 60
+        )
+        raise RateLimited(f"{what}: rate-limited by the platform.", retry_at=retry_at)
+    if status >= 500:
+        raise PlatformError(
+            f"{what}: the platform had an error (HTTP {status}).", status=status, hint="Parley will try again later."
+        )
+    raise PlatformError(f"{what}: the platform refused the request (HTTP {status}: {detail}).", status=status)
+
+
+def json_body(response: requests.Response, *, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise PlatformError(
+            f"{what}: the platform sent a response that is not valid JSON.", status=response.status_code
+        ) from None
+
+
+def _error_detail(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason or f"HTTP {response.status_code}"
+    if isinstance(body, dict):
+        for key in ("error_description", "error", "message", "errcode", "detail"):
+            if isinstance(body.get(key), str):
+                return str(body[key])[:200]
+    return response.reason or f"HTTP {response.status_code}"

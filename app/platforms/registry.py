@@ -1,0 +1,24 @@
+"""Which connector class serves which platform: an explicit table, filled in as connectors land."""
+
+from __future__ import annotations
+
+from app.domain.models import AccountRef, Platform
+from app.errors import PlatformError
+from app.platforms.base import Connector
+
+
+def connector_class(platform: Platform) -> type[Connector]:
+    # Imported here so that listing accounts does not import every platform's parsing code.
+    if platform is Platform.MASTODON:
+        from app.platforms.mastodon import MastodonConnector
+
+        return MastodonConnector
+    if platform is Platform.MATRIX:
+        from app.platforms.matrix import MatrixConnector
+
+        return MatrixConnector
+    raise PlatformError(f"Parley cannot connect to {platform.value} accounts yet.")
+
+
+def make_connector(account: AccountRef, secret: str) -> Connector:
+    return connector_class(account.platform)(account, secret)

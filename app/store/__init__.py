@@ -1,0 +1,1 @@
+"""The local cache: SQLAlchemy models, migrations and repositories that return domain objects."""

@@ -1,0 +1,274 @@
+"""Storing pages from sync: one transaction per page, upsert on (account, platform id), cursor in step."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from app.domain.models import (
+    ConversationStatus,
+    Direction,
+    FetchedMessage,
+    Gap,
+    MessageKind,
+    Page,
+)
+from app.domain.policy import default_due_at
+from app.store.dialect import chunks, upsert
+from app.store.schema import contacts, conversations, messages, sync_cursors, sync_gaps
+
+log = logging.getLogger("app.store.ingest")
+
+SNIPPET_LENGTH = 160
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    conversation_ids: set[int] = field(default_factory=set)
+
+
+def store_page(engine: Engine, account_id: int, page: Page, *, now: datetime) -> IngestResult:
+    """Store one page and its cursor atomically: either both are stored or neither."""
+    with engine.begin() as connection:
+        result = store_messages(connection, account_id, page.messages)
+        for gap in page.gaps:
+            record_gap(connection, account_id, gap, now=now)
+        if page.cursor is not None:
+            write_cursor(connection, account_id, page.stream, page.cursor, now=now)
+    for rejected in page.rejected:
+        log.warning("account %s: skipped unreadable item %s: %s", account_id, rejected.item_id, rejected.reason)
+    return result
+
+
+def write_cursor(connection: Connection, account_id: int, stream: str, cursor: str, *, now: datetime) -> None:
+    statement = upsert(connection, sync_cursors).values(
+        account_id=account_id, stream=stream, cursor=cursor, updated_at=now
+    )
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[sync_cursors.c.account_id, sync_cursors.c.stream],
+            set_={"cursor": statement.excluded.cursor, "updated_at": statement.excluded.updated_at},
+        )
+    )
+
+
+def record_gap(connection: Connection, account_id: int, gap: Gap, *, now: datetime) -> None:
+    connection.execute(
+        insert(sync_gaps).values(
+            account_id=account_id,
+            stream=gap.stream,
+            start_at=gap.start,
+            end_at=gap.end,
+            detail=gap.detail,
+            detected_at=now,
+        )
+    )
+
+
+def store_messages(connection: Connection, account_id: int, fetched: Iterable[FetchedMessage]) -> IngestResult:
+    result = IngestResult()
+    unique: dict[str, FetchedMessage] = {}
+    for message in fetched:
+        unique.setdefault(message.platform_message_id, message)
+    if not unique:
+        return result
+    known = _existing_message_ids(connection, account_id, list(unique))
+    fresh = sorted(
+        (message for pid, message in unique.items() if pid not in known),
+        key=lambda m: (m.created_at, m.platform_message_id),
+    )
+    result.duplicates = len(unique) - len(fresh)
+    if not fresh:
+        return result
+
+    contact_ids = _ensure_contacts(connection, account_id, fresh)
+    conversation_of = _resolve_conversations(connection, account_id, fresh, contact_ids)
+    rows = [
+        {
+            "account_id": account_id,
+            "conversation_id": conversation_of[message.platform_message_id],
+            "platform_message_id": message.platform_message_id,
+            "parent_platform_id": message.parent_platform_id,
+            "author_platform_id": message.author.platform_user_id,
+            "author_handle": message.author.handle,
+            "author_name": message.author.display_name,
+            "direction": message.direction.value,
+            "kind": message.kind.value,
+            "visibility": message.visibility.value,
+            "created_at": message.created_at,
+            "body_text": message.text,
+            "body_html": message.html,
+            "attachments": list(message.attachments),
+            "raw": message.raw,
+        }
+        for message in fresh
+    ]
+    statement = upsert(connection, messages).on_conflict_do_nothing(
+        index_elements=[messages.c.account_id, messages.c.platform_message_id]
+    )
+    connection.execute(statement, rows)
+    _update_summaries(connection, fresh, conversation_of)
+    result.stored = len(fresh)
+    result.conversation_ids = set(conversation_of.values())
+    return result
+
+
+def _existing_message_ids(connection: Connection, account_id: int, platform_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(platform_ids):
+        found.update(
+            connection.execute(
+                select(messages.c.platform_message_id).where(
+                    messages.c.account_id == account_id, messages.c.platform_message_id.in_(part)
+                )
+            ).scalars()
+        )
+    return found
+
+
+def _ensure_contacts(connection: Connection, account_id: int, fresh: list[FetchedMessage]) -> dict[str, int]:
+    authors = {m.author.platform_user_id: m.author for m in fresh if m.direction is Direction.INBOUND}
+    if not authors:
+        return {}
+    statement = upsert(connection, contacts)
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[contacts.c.account_id, contacts.c.platform_user_id],
+            set_={"handle": statement.excluded.handle, "display_name": statement.excluded.display_name},
+        ),
+        [
+            {
+                "account_id": account_id,
+                "platform_user_id": a.platform_user_id,
+                "handle": a.handle,
+                "display_name": a.display_name,
+            }
+            for a in authors.values()
+        ],
+    )
+    ids: dict[str, int] = {}
+    for part in chunks(list(authors)):
+        for row in connection.execute(
+            select(contacts.c.id, contacts.c.platform_user_id).where(
+                contacts.c.account_id == account_id, contacts.c.platform_user_id.in_(part)
+            )
+        ):
+            ids[row.platform_user_id] = row.id
+    return ids
+
+
+def _resolve_conversations(
+    connection: Connection, account_id: int, fresh: list[FetchedMessage], contact_ids: dict[str, int]
+) -> dict[str, int]:
+    """Thread each message: into its parent's conversation when the parent is known, else by its key.
+
+    Following the reply chain keeps a thread whole even when a server changes its conversation ids.
+    """
+    parent_ids = [m.parent_platform_id for m in fresh if m.parent_platform_id]
+    parent_conversation: dict[str, int] = {}
+    for part in chunks(parent_ids):
+        for row in connection.execute(
+            select(messages.c.platform_message_id, messages.c.conversation_id).where(
+                messages.c.account_id == account_id, messages.c.platform_message_id.in_(part)
+            )
+        ):
+            parent_conversation[row.platform_message_id] = row.conversation_id
+    keys = list({m.conversation_key for m in fresh})
+    by_key: dict[str, int] = {}
+    for part in chunks(keys):
+        for row in connection.execute(
+            select(conversations.c.id, conversations.c.conversation_key).where(
+                conversations.c.account_id == account_id, conversations.c.conversation_key.in_(part)
+            )
+        ):
+            by_key[row.conversation_key] = row.id
+
+    conversation_of: dict[str, int] = {}
+    for message in fresh:  # oldest first, so a parent in the same page is placed before its replies
+        parent = message.parent_platform_id
+        conversation_id = parent_conversation.get(parent or "") or conversation_of.get(parent or "")
+        if conversation_id is None:
+            conversation_id = by_key.get(message.conversation_key)
+        if conversation_id is None:
+            conversation_id = _create_conversation(connection, account_id, message, contact_ids)
+            by_key[message.conversation_key] = conversation_id
+        conversation_of[message.platform_message_id] = conversation_id
+    return conversation_of
+
+
+def _create_conversation(
+    connection: Connection, account_id: int, first: FetchedMessage, contact_ids: dict[str, int]
+) -> int:
+    created = connection.execute(
+        insert(conversations).values(
+            account_id=account_id,
+            conversation_key=first.conversation_key,
+            contact_id=contact_ids.get(first.author.platform_user_id),
+            kind=first.kind.value,
+            visibility=first.visibility.value,
+            opened_at=first.created_at,
+            last_message_at=first.created_at,
+        )
+    )
+    return int(created.inserted_primary_key[0])
+
+
+def _update_summaries(connection: Connection, fresh: list[FetchedMessage], conversation_of: dict[str, int]) -> None:
+    grouped: dict[int, list[FetchedMessage]] = {}
+    for message in fresh:
+        grouped.setdefault(conversation_of[message.platform_message_id], []).append(message)
+    current = {}
+    for part in chunks(list(grouped)):
+        for row in connection.execute(select(conversations).where(conversations.c.id.in_(part))):
+            current[row.id] = row
+    for conversation_id, new_messages in grouped.items():
+        row = current[conversation_id]
+        connection.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id)
+            .values(**_summary_after(row, new_messages))
+        )
+
+
+def _summary_after(row: Any, new_messages: list[FetchedMessage]) -> dict[str, Any]:
+    """The conversation's inbox summary once `new_messages` (oldest first) are added to it."""
+    latest_stored = row.last_message_at if row.message_count else None
+    waiting_since = row.waiting_since
+    last_inbound = row.last_inbound_at
+    last_at = latest_stored
+    snippet = row.snippet
+    latest_direction = None
+    for message in new_messages:
+        if last_at is None or message.created_at >= last_at:
+            last_at = message.created_at
+            snippet = " ".join(message.text.split())[:SNIPPET_LENGTH]
+            latest_direction = message.direction
+        if message.direction is Direction.INBOUND:
+            last_inbound = max(last_inbound, message.created_at) if last_inbound else message.created_at
+    inbound = [m for m in new_messages if m.direction is Direction.INBOUND]
+    outbound = [m for m in new_messages if m.direction is Direction.OUTBOUND]
+    last_outbound = max((m.created_at for m in outbound), default=None)
+    if last_outbound is not None and (waiting_since is None or last_outbound >= waiting_since):
+        waiting_since = None  # answered: the clock stops
+    unanswered = [m.created_at for m in inbound if last_outbound is None or m.created_at > last_outbound]
+    if unanswered and waiting_since is None:
+        waiting_since = min(unanswered)
+    values: dict[str, Any] = {
+        "last_message_at": last_at,
+        "snippet": snippet,
+        "last_inbound_at": last_inbound,
+        "message_count": row.message_count + len(new_messages),
+        "unread_count": row.unread_count + len(inbound),
+        "waiting_since": waiting_since,
+        "next_due_at": default_due_at(waiting_since, MessageKind(row.kind)),
+    }
+    if inbound and latest_direction is Direction.INBOUND and row.status == ConversationStatus.CLOSED.value:
+        values["status"] = ConversationStatus.OPEN.value  # a new message reopens a closed conversation
+    return values

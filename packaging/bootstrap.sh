@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Set up what Parley needs on a fresh Debian/Ubuntu machine: system libraries for Qt and the
+# keyring, a virtual environment with the app, and (for the tests) a Matrix Synapse homeserver
+# in a venv of its own so its dependencies never mix with the app's.
+#   packaging/bootstrap.sh app     # the app and its demo server
+#   packaging/bootstrap.sh test    # plus everything the test suite starts
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want=${1:-app}
+PYTHON=${PYTHON:-python3}
+
+system_packages=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0
+  libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libglib2.0-0 dbus-x11 gnome-keyring)
+if [ "$want" = test ]; then system_packages+=(desktop-file-utils appstream); fi
+
+missing=()
+for package in "${system_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then
+    echo "bootstrap: this system has no apt-get; install these (or your system's equivalents) and run again:" >&2
+    echo "  ${missing[*]}" >&2
+    exit 1
+  fi
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  echo "bootstrap: installing system packages: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+if [ "$want" = test ]; then
+  .venv/bin/python -m pip install -q -e ".[demo,test]"
+  if [ ! -x .venv-synapse/bin/python ]; then "$PYTHON" -m venv .venv-synapse; fi
+  .venv-synapse/bin/python -m pip install -q "matrix-synapse==1.163.2"
+else
+  .venv/bin/python -m pip install -q -e ".[demo]"
+fi

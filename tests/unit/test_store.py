@@ -1,0 +1,153 @@
+"""The local store: migrations, upsert without duplicates, threading by reply chain, cursor in step, FTS."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+
+from app.domain.models import Direction, Platform
+from app.errors import StoreError
+from app.store import accounts, inbox
+from app.store.database import alembic_config, head_revision, list_backups, open_store, sqlite_url
+from app.store.ingest import store_page
+from tests.factories import T0, message, page
+
+
+@pytest.fixture
+def engine(tmp_path: Path):
+    engine = open_store(tmp_path / "cache.sqlite3", backups=tmp_path / "backups")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def account(engine):
+    return accounts.add_account(engine, platform=Platform.MASTODON, name="brand", base_url="https://m.example", now=T0)
+
+
+def test_new_store_is_at_head_with_wal_and_foreign_keys(engine) -> None:
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert revision == head_revision()
+
+
+def test_database_made_at_first_revision_upgrades_with_its_data_intact(tmp_path: Path) -> None:
+    database = tmp_path / "old.sqlite3"
+    command.upgrade(alembic_config(sqlite_url(database)), "0001")
+    with sqlite3.connect(database) as raw:
+        raw.execute(
+            "INSERT INTO accounts (id, platform, name, base_url, options, created_at) "
+            "VALUES (1, 'mastodon', 'legacy', 'https://old.example', '{}', 0)"
+        )
+        raw.execute(
+            "INSERT INTO conversations (id, account_id, conversation_key, kind, opened_at, last_message_at) "
+            "VALUES (1, 1, 'k', 'mention', 0, 0)"
+        )
+        raw.execute(
+            "INSERT INTO messages (account_id, conversation_id, platform_message_id, direction, kind, created_at, "
+            "body_text, attachments, raw) VALUES (1, 1, 'm1', 'inbound', 'mention', 0, 'parcel never arrived', "
+            "'[]', '{}')"
+        )
+    engine = open_store(database, backups=tmp_path / "backups")
+    try:
+        assert [a.name for a in accounts.list_accounts(engine)] == ["legacy"]
+        assert inbox.message_count(engine) == 1
+        with engine.connect() as connection:
+            hits = connection.exec_driver_sql("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'parcel'").all()
+            assert len(hits) == 1
+            assert connection.exec_driver_sql("SELECT count(*) FROM notes").scalar() == 0
+    finally:
+        engine.dispose()
+    backups = list_backups(tmp_path / "backups")
+    assert len(backups) == 1, "a backup is taken before migrating a database that holds data"
+    with sqlite3.connect(backups[0]) as copy:
+        assert copy.execute("SELECT name FROM accounts").fetchall() == [("legacy",)]
+
+
+def test_duplicate_message_from_the_server_is_stored_once(engine, account) -> None:
+    first = store_page(engine, account.id, page(message("1"), message("2", minutes=1)), now=T0)
+    again = store_page(engine, account.id, page(message("2", minutes=1), message("2", minutes=1)), now=T0)
+    assert (first.stored, again.stored, again.duplicates) == (2, 0, 1)
+    assert inbox.message_count(engine) == 2
+
+
+def test_reply_joins_its_parents_conversation_even_when_the_server_key_changes(engine, account) -> None:
+    store_page(engine, account.id, page(message("1", key="server-conv-A")), now=T0)
+    store_page(engine, account.id, page(message("2", key="server-conv-B", parent="1", minutes=5)), now=T0)
+    assert inbox.count_conversations(engine) == 1
+    (only,) = inbox.inbox_page(engine)
+    assert only.message_count == 2
+
+
+def test_cursor_is_written_with_the_page_and_not_without_it(engine, account) -> None:
+    store_page(engine, account.id, page(message("1"), cursor="c1"), now=T0)
+    assert accounts.get_cursor(engine, account.id, "mentions") == "c1"
+    broken = page(message("2"), message("3"), cursor="c2")
+    # A page whose second row violates a constraint must store neither its messages nor its cursor.
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER fail_on_3 BEFORE INSERT ON messages WHEN new.platform_message_id = '3' "
+            "BEGIN SELECT RAISE(ABORT, 'simulated failure'); END"
+        )
+    with pytest.raises(Exception, match="simulated failure"):
+        store_page(engine, account.id, broken, now=T0)
+    assert accounts.get_cursor(engine, account.id, "mentions") == "c1"
+    assert inbox.message_count(engine) == 1
+
+
+def test_summary_tracks_waiting_time_snippet_and_unread(engine, account) -> None:
+    store_page(engine, account.id, page(message("1", text="Where is my order?"), message("2", minutes=3)), now=T0)
+    (row,) = inbox.inbox_page(engine)
+    assert (row.unread_count, row.waiting_since, row.snippet) == (2, T0, "hello")
+    store_page(engine, account.id, page(message("3", minutes=10, direction=Direction.OUTBOUND, author="brand")), now=T0)
+    (row,) = inbox.inbox_page(engine)
+    assert row.waiting_since is None and row.next_due_at is None
+    store_page(engine, account.id, page(message("4", minutes=20, text="still nothing")), now=T0)
+    (row,) = inbox.inbox_page(engine)
+    assert row.waiting_since is not None and row.waiting_since.minute == 20
+
+
+def test_fts_index_follows_inserts_updates_and_deletes(engine, account) -> None:
+    store_page(engine, account.id, page(message("1", text="refund please"), message("2", text="thanks!")), now=T0)
+    with engine.begin() as connection:
+        def hits(word: str) -> int:
+            return len(connection.exec_driver_sql(f"SELECT rowid FROM messages_fts WHERE messages_fts MATCH '{word}'").all())
+
+        assert hits("refund") == 1
+        connection.exec_driver_sql("UPDATE messages SET body_text = 'exchange please' WHERE platform_message_id = '1'")
+        assert (hits("refund"), hits("exchange")) == (0, 1)
+        connection.exec_driver_sql("DELETE FROM messages WHERE platform_message_id = '1'")
+        assert hits("exchange") == 0
+
+
+def test_keyset_pages_cover_every_conversation_once(engine, account) -> None:
+    store_page(engine, account.id, page(*[message(str(i), key=f"k{i}", minutes=i % 7) for i in range(23)]), now=T0)
+    seen, after = [], None
+    while batch := inbox.inbox_page(engine, after=after, limit=5):
+        seen.extend(row.id for row in batch)
+        after = (batch[-1].last_message_at, batch[-1].id)
+    assert sorted(seen) == sorted(inbox.conversation_ids(engine)) and len(seen) == 23
+    assert seen == inbox.conversation_ids(engine)
+
+
+def test_corrupt_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    database = tmp_path / "cache.sqlite3"
+    garbage = b"this is not a database" * 100
+    database.write_bytes(garbage)
+    with pytest.raises(StoreError, match="damaged"):
+        open_store(database, backups=tmp_path / "backups")
+    assert database.read_bytes() == garbage
+
+
+def test_database_from_a_newer_version_is_refused(tmp_path: Path, engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    url = str(engine.url).removeprefix("sqlite:///")
+    with pytest.raises(StoreError, match="newer version"):
+        open_store(Path(url))
