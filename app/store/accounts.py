@@ -132,3 +132,12 @@ def get_cursor(engine: Engine, account_id: int, stream: str) -> str | None:
                 sync_cursors.c.account_id == account_id, sync_cursors.c.stream == stream
             )
         ).scalar_one_or_none()
+
+
+def update_connection(engine: Engine, account_id: int, *, base_url: str, sync_interval_s: int | None = None) -> None:
+    """Point an account at a new address (the demo server's port changes between runs) or interval."""
+    values: dict[str, Any] = {"base_url": base_url}
+    if sync_interval_s is not None:
+        values["sync_interval_s"] = sync_interval_s
+    with engine.begin() as connection:
+        connection.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
