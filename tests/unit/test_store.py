@@ -117,7 +117,8 @@ def test_fts_index_follows_inserts_updates_and_deletes(engine, account) -> None:
     store_page(engine, account.id, page(message("1", text="refund please"), message("2", text="thanks!")), now=T0)
     with engine.begin() as connection:
         def hits(word: str) -> int:
-            return len(connection.exec_driver_sql(f"SELECT rowid FROM messages_fts WHERE messages_fts MATCH '{word}'").all())
+            query = f"SELECT rowid FROM messages_fts WHERE messages_fts MATCH '{word}'"
+            return len(connection.exec_driver_sql(query).all())
 
         assert hits("refund") == 1
         connection.exec_driver_sql("UPDATE messages SET body_text = 'exchange please' WHERE platform_message_id = '1'")

@@ -1,0 +1,168 @@
+"""Running a parsed search: FTS5 for words on SQLite (portable LIKE elsewhere), SQL filters for operators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Engine, and_, exists, func, literal_column, or_, select, text, type_coerce
+
+from app.domain.models import ConversationStatus
+from app.domain.search_syntax import SearchQuery, Term
+from app.store.schema import accounts, conversation_tags, conversations, messages, tags, to_millis
+
+SEARCH_LIMIT = 200
+ACTIVE = (ConversationStatus.OPEN.value, ConversationStatus.SNOOZED.value)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    message_id: int
+    conversation_id: int
+    created_at: datetime
+    author_handle: str
+    snippet: str
+
+
+def fts_expression(terms: tuple[Term, ...]) -> str:
+    """An FTS5 MATCH string built only from quoted strings, so user text can never be FTS syntax."""
+    parts = []
+    for term in terms:
+        quoted = '"' + term.text.replace('"', '""') + '"'
+        parts.append(quoted + (" *" if term.prefix else ""))
+    return " AND ".join(parts)
+
+
+def search_messages(
+    engine: Engine, query: SearchQuery, *, now: datetime, me: str = "", limit: int = SEARCH_LIMIT
+) -> list[SearchHit]:
+    """Messages matching the words (newest first) in conversations matching the operators."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite" and query.terms:
+            snippet = literal_column("snippet(messages_fts, 0, '[', ']', '…', 12)")
+            statement = (
+                select(
+                    messages.c.id,
+                    messages.c.conversation_id,
+                    messages.c.created_at,
+                    messages.c.author_handle,
+                    snippet.label("snippet"),
+                )
+                .select_from(text("messages_fts"))
+                .join(messages, messages.c.id == literal_column("messages_fts.rowid"))
+                .where(text("messages_fts MATCH :match").bindparams(match=fts_expression(query.terms)))
+                .order_by(literal_column("messages_fts.rowid").desc())
+            )
+        else:
+            statement = select(
+                messages.c.id,
+                messages.c.conversation_id,
+                messages.c.created_at,
+                messages.c.author_handle,
+                func.substr(messages.c.body_text, 1, 160).label("snippet"),
+            ).order_by(messages.c.id.desc())
+            for term in query.terms:
+                statement = statement.where(messages.c.body_text.ilike(f"%{_escape_like(term.text)}%", escape="\\"))
+        statement = _message_filters(statement, query)
+        conditions = conversation_conditions(query, now=now, me=me)
+        if conditions:
+            statement = statement.join(conversations, conversations.c.id == messages.c.conversation_id).where(
+                *conditions
+            )
+        rows = connection.execute(statement.limit(limit)).all()
+    return [SearchHit(r.id, r.conversation_id, r.created_at, r.author_handle, r.snippet) for r in rows]
+
+
+def search_conversation_ids(
+    engine: Engine, query: SearchQuery, *, now: datetime, me: str = "", limit: int = SEARCH_LIMIT
+) -> list[int]:
+    """Conversations for the inbox: by their newest matching message when there are words, else by activity."""
+    if query.terms or query.authors:
+        seen: dict[int, None] = {}
+        for hit in search_messages(engine, query, now=now, me=me, limit=limit * 5):
+            seen.setdefault(hit.conversation_id, None)
+        return list(seen)[:limit]
+    statement = (
+        select(conversations.c.id)
+        .where(*conversation_conditions(query, now=now, me=me))
+        .order_by(conversations.c.last_message_at.desc(), conversations.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return list(connection.execute(statement).scalars())
+
+
+def _message_filters(statement: Any, query: SearchQuery) -> Any:
+    if query.authors:
+        handles = [a.lower() for a in query.authors]
+        statement = statement.where(
+            or_(
+                *(func.lower(messages.c.author_handle).in_([h, "@" + h]) for h in [handles[0]]),
+                func.lower(messages.c.author_handle).in_(handles + ["@" + h for h in handles]),
+            )
+        )
+    if query.before is not None:
+        statement = statement.where(messages.c.created_at < query.before)
+    if query.after is not None:
+        statement = statement.where(messages.c.created_at >= query.after)
+    return statement
+
+
+def conversation_conditions(query: SearchQuery, *, now: datetime, me: str = "") -> list[Any]:
+    """SQL conditions on `conversations` for every operator that describes a conversation."""
+    c = conversations.c
+    conditions: list[Any] = []
+    if query.platforms or query.accounts:
+        account_filter = select(accounts.c.id)
+        if query.platforms:
+            account_filter = account_filter.where(accounts.c.platform.in_([p.value for p in query.platforms]))
+        if query.accounts:
+            account_filter = account_filter.where(func.lower(accounts.c.name).in_([a.lower() for a in query.accounts]))
+        conditions.append(c.account_id.in_(account_filter))
+    for tag in query.tags:
+        conditions.append(
+            exists().where(
+                conversation_tags.c.conversation_id == c.id,
+                conversation_tags.c.tag_id == tags.c.id,
+                func.lower(tags.c.name) == tag,
+            )
+        )
+    if query.statuses:
+        conditions.append(c.status.in_([s.value for s in query.statuses]))
+    for flag in query.flags:
+        conditions.append(_flag_condition(flag, me))
+    now_ms = to_millis(now)
+    for state in query.sla:
+        if state == "breached":
+            conditions.append(and_(c.status.in_(ACTIVE), c.next_due_at <= now))
+        elif state == "warning":  # past 75% of the time allowed, not yet due
+            waiting, due = type_coerce(c.waiting_since, BigInteger), type_coerce(c.next_due_at, BigInteger)
+            conditions.append(and_(c.status.in_(ACTIVE), due > now_ms, waiting * 4 + (due - waiting) * 3 <= now_ms * 4))
+        else:
+            conditions.append(or_(c.next_due_at.is_(None), c.next_due_at > now))
+    if query.assignees:
+        conditions.append(func.lower(c.assignee).in_([a.lower() for a in query.assignees]))
+    if query.kinds:
+        conditions.append(c.kind.in_(list(query.kinds)))
+    if not (query.terms or query.authors):
+        if query.before is not None:
+            conditions.append(c.last_message_at < query.before)
+        if query.after is not None:
+            conditions.append(c.last_message_at >= query.after)
+    return conditions
+
+
+def _flag_condition(flag: str, me: str) -> Any:
+    c = conversations.c
+    if flag == "unread":
+        return c.unread_count > 0
+    if flag == "read":
+        return c.unread_count == 0
+    if flag == "mine":
+        return func.lower(c.assignee) == me.lower()
+    return c.status == flag  # open / pending / snoozed / closed
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
