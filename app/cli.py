@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["_mastodon-mock"]:  # the bundled app starting its own demo server (see app.demo.server)
+        from mastodon_mock.cli import main as mastodon_mock_main
+
+        mastodon_mock_main(argv[1:])
+        return 0
     args = build_parser().parse_args(argv)
     try:
         if args.command is None:

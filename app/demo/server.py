@@ -27,6 +27,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def mastodon_mock_command() -> list[str]:
+    """How to start mastodon-mock: as a module, or through the bundled executable when frozen."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, BUNDLED_SERVER_COMMAND]
+    return [sys.executable, "-m", "mastodon_mock"]
+
+
+BUNDLED_SERVER_COMMAND = "_mastodon-mock"
+
+
 class DemoServer:
     """mastodon-mock on a loopback port, its state in `state_dir` (so a demo profile persists) or in memory."""
 
