@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from app.domain.models import (
     ConversationStatus,
@@ -114,7 +114,6 @@ def store_messages(connection: Connection, account_id: int, fetched: Iterable[Fe
         index_elements=[messages.c.account_id, messages.c.platform_message_id]
     )
     connection.execute(statement, rows)
-    _update_summaries(connection, fresh, conversation_of)
     result.stored = len(fresh)
     result.conversation_ids = set(conversation_of.values())
     return result
@@ -170,19 +169,19 @@ def _resolve_conversations(
     """Thread each message: into its parent's conversation when the parent is known, else by its key.
 
     Following the reply chain keeps a thread whole even when a server changes its conversation ids.
+    New conversations are created in one statement with their summaries, existing ones updated in one.
     """
-    parent_ids = [m.parent_platform_id for m in fresh if m.parent_platform_id]
-    parent_conversation: dict[str, int] = {}
+    parent_ids = list({m.parent_platform_id for m in fresh if m.parent_platform_id})
+    stored_parent: dict[str, int] = {}
     for part in chunks(parent_ids):
         for row in connection.execute(
             select(messages.c.platform_message_id, messages.c.conversation_id).where(
                 messages.c.account_id == account_id, messages.c.platform_message_id.in_(part)
             )
         ):
-            parent_conversation[row.platform_message_id] = row.conversation_id
-    keys = list({m.conversation_key for m in fresh})
+            stored_parent[row.platform_message_id] = row.conversation_id
     by_key: dict[str, int] = {}
-    for part in chunks(keys):
+    for part in chunks(list({m.conversation_key for m in fresh})):
         for row in connection.execute(
             select(conversations.c.id, conversations.c.conversation_key).where(
                 conversations.c.account_id == account_id, conversations.c.conversation_key.in_(part)
@@ -190,51 +189,91 @@ def _resolve_conversations(
         ):
             by_key[row.conversation_key] = row.id
 
-    conversation_of: dict[str, int] = {}
-    for message in fresh:  # oldest first, so a parent in the same page is placed before its replies
-        parent = message.parent_platform_id
-        conversation_id = parent_conversation.get(parent or "") or conversation_of.get(parent or "")
-        if conversation_id is None:
-            conversation_id = by_key.get(message.conversation_key)
-        if conversation_id is None:
-            conversation_id = _create_conversation(connection, account_id, message, contact_ids)
-            by_key[message.conversation_key] = conversation_id
-        conversation_of[message.platform_message_id] = conversation_id
-    return conversation_of
-
-
-def _create_conversation(
-    connection: Connection, account_id: int, first: FetchedMessage, contact_ids: dict[str, int]
-) -> int:
-    created = connection.execute(
-        insert(conversations).values(
-            account_id=account_id,
-            conversation_key=first.conversation_key,
-            contact_id=contact_ids.get(first.author.platform_user_id),
-            kind=first.kind.value,
-            visibility=first.visibility.value,
-            opened_at=first.created_at,
-            last_message_at=first.created_at,
-        )
-    )
-    return int(created.inserted_primary_key[0])
-
-
-def _update_summaries(connection: Connection, fresh: list[FetchedMessage], conversation_of: dict[str, int]) -> None:
-    grouped: dict[int, list[FetchedMessage]] = {}
+    # A conversation is an existing id (int) or, until it is inserted, the key that opens it (str).
+    slot_of: dict[str, int | str] = {}
+    for message in fresh:  # oldest first, so a parent in the same batch is placed before its replies
+        parent = message.parent_platform_id or ""
+        slot: int | str | None = stored_parent.get(parent) or slot_of.get(parent)
+        if slot is None:
+            slot = by_key.get(message.conversation_key, message.conversation_key)
+        slot_of[message.platform_message_id] = slot
+    grouped: dict[int | str, list[FetchedMessage]] = {}
     for message in fresh:
-        grouped.setdefault(conversation_of[message.platform_message_id], []).append(message)
+        grouped.setdefault(slot_of[message.platform_message_id], []).append(message)
+
+    new_ids = _insert_conversations(
+        connection, account_id, {k: v for k, v in grouped.items() if isinstance(k, str)}, contact_ids
+    )
+    _update_conversations(connection, {k: v for k, v in grouped.items() if isinstance(k, int)})
+    return {pid: slot if isinstance(slot, int) else new_ids[slot] for pid, slot in slot_of.items()}
+
+
+def _insert_conversations(
+    connection: Connection, account_id: int, opened: dict[str, list[FetchedMessage]], contact_ids: dict[str, int]
+) -> dict[str, int]:
+    if not opened:
+        return {}
+    rows = []
+    for key, batch in opened.items():
+        first = batch[0]
+        blank = _Blank(kind=first.kind.value, opened_at=first.created_at)
+        contact = next(
+            (contact_ids.get(m.author.platform_user_id) for m in batch if m.direction is Direction.INBOUND), None
+        )
+        rows.append(
+            {
+                "account_id": account_id,
+                "conversation_key": key,
+                "contact_id": contact,
+                "kind": first.kind.value,
+                "visibility": first.visibility.value,
+                "opened_at": first.created_at,
+                **_summary_after(blank, batch),
+            }
+        )
+    created = connection.execute(
+        insert(conversations).returning(
+            conversations.c.id, conversations.c.conversation_key, sort_by_parameter_order=True
+        ),
+        rows,
+    )
+    return {row.conversation_key: row.id for row in created}
+
+
+@dataclass
+class _Blank:
+    """The summary of a conversation that has no messages yet."""
+
+    kind: str
+    opened_at: datetime
+    last_message_at: datetime | None = None
+    message_count: int = 0
+    unread_count: int = 0
+    waiting_since: datetime | None = None
+    last_inbound_at: datetime | None = None
+    snippet: str = ""
+    status: str = ConversationStatus.OPEN.value
+
+
+def _update_conversations(connection: Connection, grouped: dict[int, list[FetchedMessage]]) -> None:
+    if not grouped:
+        return
     current = {}
     for part in chunks(list(grouped)):
         for row in connection.execute(select(conversations).where(conversations.c.id.in_(part))):
             current[row.id] = row
+    rows = []
     for conversation_id, new_messages in grouped.items():
-        row = current[conversation_id]
-        connection.execute(
-            update(conversations)
-            .where(conversations.c.id == conversation_id)
-            .values(**_summary_after(row, new_messages))
-        )
+        values = _summary_after(current[conversation_id], new_messages)
+        values.setdefault("status", current[conversation_id].status)
+        rows.append({"target_id": conversation_id, **values})
+    columns = [name for name in rows[0] if name != "target_id"]
+    connection.execute(
+        update(conversations)
+        .where(conversations.c.id == bindparam("target_id"))
+        .values({name: bindparam(name) for name in columns}),
+        rows,
+    )
 
 
 def _summary_after(row: Any, new_messages: list[FetchedMessage]) -> dict[str, Any]:
@@ -253,14 +292,16 @@ def _summary_after(row: Any, new_messages: list[FetchedMessage]) -> dict[str, An
         if message.direction is Direction.INBOUND:
             last_inbound = max(last_inbound, message.created_at) if last_inbound else message.created_at
     inbound = [m for m in new_messages if m.direction is Direction.INBOUND]
-    outbound = [m for m in new_messages if m.direction is Direction.OUTBOUND]
-    last_outbound = max((m.created_at for m in outbound), default=None)
+    last_outbound = max((m.created_at for m in new_messages if m.direction is Direction.OUTBOUND), default=None)
     if last_outbound is not None and (waiting_since is None or last_outbound >= waiting_since):
         waiting_since = None  # answered: the clock stops
     unanswered = [m.created_at for m in inbound if last_outbound is None or m.created_at > last_outbound]
     if unanswered and waiting_since is None:
         waiting_since = min(unanswered)
-    values: dict[str, Any] = {
+    status = row.status
+    if inbound and latest_direction is Direction.INBOUND and status == ConversationStatus.CLOSED.value:
+        status = ConversationStatus.OPEN.value  # a new message reopens a closed conversation
+    return {
         "last_message_at": last_at,
         "snippet": snippet,
         "last_inbound_at": last_inbound,
@@ -268,7 +309,5 @@ def _summary_after(row: Any, new_messages: list[FetchedMessage]) -> dict[str, An
         "unread_count": row.unread_count + len(inbound),
         "waiting_since": waiting_since,
         "next_due_at": default_due_at(waiting_since, MessageKind(row.kind)),
+        "status": status,
     }
-    if inbound and latest_direction is Direction.INBOUND and row.status == ConversationStatus.CLOSED.value:
-        values["status"] = ConversationStatus.OPEN.value  # a new message reopens a closed conversation
-    return values

@@ -116,6 +116,7 @@ def test_summary_tracks_waiting_time_snippet_and_unread(engine, account) -> None
 def test_fts_index_follows_inserts_updates_and_deletes(engine, account) -> None:
     store_page(engine, account.id, page(message("1", text="refund please"), message("2", text="thanks!")), now=T0)
     with engine.begin() as connection:
+
         def hits(word: str) -> int:
             query = f"SELECT rowid FROM messages_fts WHERE messages_fts MATCH '{word}'"
             return len(connection.exec_driver_sql(query).all())
@@ -152,3 +153,28 @@ def test_database_from_a_newer_version_is_refused(tmp_path: Path, engine) -> Non
     url = str(engine.url).removeprefix("sqlite:///")
     with pytest.raises(StoreError, match="newer version"):
         open_store(Path(url))
+
+
+def test_bulk_import_rebuilds_the_text_index_and_keeps_its_triggers(engine, account) -> None:
+    from app.store.bulk import bulk_ingest
+
+    batch = [message(str(i), key=f"k{i % 40}", minutes=i, text=f"parcel {i} late") for i in range(300)]
+    result = bulk_ingest(engine, account.id, batch, now=T0, stream="mentions", cursor="300", batch=70)
+    assert (result.stored, inbox.message_count(engine), inbox.count_conversations(engine)) == (300, 300, 40)
+    assert accounts.get_cursor(engine, account.id, "mentions") == "300"
+    with engine.begin() as connection:
+
+        def hits(word: str) -> int:
+            return len(
+                connection.exec_driver_sql(f"SELECT rowid FROM messages_fts WHERE messages_fts MATCH '{word}'").all()
+            )
+
+        assert hits("parcel") == 300
+        triggers = connection.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").scalar()
+        assert triggers == 3
+    store_page(engine, account.id, page(message("new", text="another parcel")), now=T0)
+    with engine.connect() as connection:
+        assert (
+            connection.exec_driver_sql("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'another'").scalar()
+            == 1
+        )

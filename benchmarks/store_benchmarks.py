@@ -1,0 +1,338 @@
+"""Store benchmarks: ingest, re-sync, inbox pages, search and reads during a sync, each against raw SQLite."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from app.domain.models import FetchedMessage, Page
+from app.domain.search_syntax import parse_query
+from app.store import accounts, inbox
+from app.store.bulk import bulk_ingest, rebuild_fts
+from app.store.database import open_store
+from app.store.ingest import store_page
+from app.store.schema import to_millis
+from app.store.search import fts_expression, search_messages
+from benchmarks.generate import ACCOUNTS, generate
+from benchmarks.report import Row, median, ms, p95
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+PAGE = 200
+Log = Callable[[str], None]
+
+
+def run_all(total: int, workdir: Path, *, log: Log) -> list[Row]:
+    log(f"generating {total:,} messages …")
+    per_account: list[list[FetchedMessage]] = [[] for _ in ACCOUNTS]
+    for item in generate(total):
+        per_account[item.account].append(item.message)
+    extra: list[list[FetchedMessage]] = [[] for _ in ACCOUNTS]
+    for item in generate(20_000, seed=99):  # live-sync traffic arriving on top of the cache
+        extra[item.account].append(_renamed(item.message, "live"))
+
+    rows = []
+    database = workdir / "bench.sqlite3"
+    engine, row = _bulk_ingest(per_account, database, workdir, log)
+    rows += row
+    rows.append(_live_sync(engine, extra, log))
+    rows.append(_resync(engine, per_account, log))
+    rows += _inbox_pages(engine, database, log)
+    rows.append(_search(engine, database, log))
+    rows.append(_reader_during_sync(engine, total, log))
+    engine.dispose()
+    return rows
+
+
+def _renamed(message: FetchedMessage, prefix: str) -> FetchedMessage:
+    from dataclasses import replace
+
+    return replace(
+        message,
+        platform_message_id=f"{prefix}-{message.platform_message_id}",
+        parent_platform_id=None,
+        conversation_key=f"{prefix}-{message.conversation_key}",
+    )
+
+
+def _add_accounts(engine: Engine) -> list[int]:
+    return [
+        accounts.add_account(engine, platform=platform, name=name, base_url="https://example.invalid", now=NOW).id
+        for name, platform, _ in ACCOUNTS
+    ]
+
+
+def _bulk_ingest(
+    per_account: list[list[FetchedMessage]], database: Path, workdir: Path, log: Log
+) -> tuple[Engine, list[Row]]:
+    total = sum(len(m) for m in per_account)
+    raw_seconds = _raw_executemany(per_account, workdir / "raw.sqlite3")
+    log(f"raw executemany: {raw_seconds:.1f} s")
+    engine = open_store(database)
+    account_ids = _add_accounts(engine)
+    started = time.perf_counter()
+    for account_id, batch in zip(account_ids, per_account, strict=True):
+        bulk_ingest(engine, account_id, batch, now=NOW, stream="bench", cursor="end", rebuild_text_index=False)
+    app_seconds = time.perf_counter() - started
+    log(f"bulk ingest through the store: {app_seconds:.1f} s")
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        rebuild_fts(connection)
+    rebuild_seconds = time.perf_counter() - started
+    log(f"text index rebuilt in {rebuild_seconds:.1f} s")
+    ratio = raw_seconds / app_seconds
+    return engine, [
+        Row(
+            "bulk ingest through the store",
+            f"{total / app_seconds:,.0f} msg/s",
+            f"{total / raw_seconds:,.0f} msg/s",
+            f"{ratio:.2f}",
+            ">= 0.60 of raw",
+            ratio >= 0.60,
+            "one run (the largest step); the store also creates contacts and conversation summaries",
+        ),
+        Row(
+            "text index rebuild after bulk ingest",
+            f"{rebuild_seconds:.1f} s",
+            "-",
+            "-",
+            "<= 10 s",
+            rebuild_seconds <= 10,
+        ),
+    ]
+
+
+def _message_tuple(message: FetchedMessage, account_id: int, conversation_id: int) -> tuple[object, ...]:
+    return (
+        account_id,
+        conversation_id,
+        message.platform_message_id,
+        message.parent_platform_id,
+        message.author.platform_user_id,
+        message.author.handle,
+        message.author.display_name,
+        message.direction.value,
+        message.kind.value,
+        message.visibility.value,
+        to_millis(message.created_at),
+        message.text,
+        message.html,
+        json.dumps(list(message.attachments)),
+        json.dumps(message.raw),
+    )
+
+
+def _raw_executemany(per_account: list[list[FetchedMessage]], path: Path) -> float:
+    """The same message rows into the same table with plain sqlite3: the limit the store is measured against."""
+    open_store(path).dispose()  # the same schema
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+        connection.execute(f'DROP TRIGGER "{name}"')
+    keys: dict[tuple[int, str], int] = {}
+    rows = []
+    for account_index, batch in enumerate(per_account, start=1):
+        for message in batch:
+            conversation = keys.setdefault((account_index, message.conversation_key), len(keys) + 1)
+            rows.append(_message_tuple(message, account_index, conversation))
+    started = time.perf_counter()
+    with connection:
+        connection.executemany(
+            "INSERT INTO messages (account_id, conversation_id, platform_message_id, parent_platform_id, "
+            "author_platform_id, author_handle, author_name, direction, kind, visibility, created_at, body_text, "
+            "body_html, attachments, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+    seconds = time.perf_counter() - started
+    connection.close()
+    return seconds
+
+
+def _pages(messages: list[FetchedMessage]) -> list[Page]:
+    return [
+        Page("bench", tuple(messages[i : i + PAGE]), cursor=str(i), has_more=True)
+        for i in range(0, len(messages), PAGE)
+    ]
+
+
+def _live_sync(engine: Engine, extra: list[list[FetchedMessage]], log: Log) -> Row:
+    account_ids = [a.id for a in accounts.list_accounts(engine)]
+    by_name = {a.name: a.id for a in accounts.list_accounts(engine)}
+    ordered = [by_name[name] for name, _, _ in ACCOUNTS]
+    count = sum(len(m) for m in extra)
+    started = time.perf_counter()
+    for account_id, batch in zip(ordered, extra, strict=True):
+        for page in _pages(batch):
+            store_page(engine, account_id, page, now=NOW)
+    rate = count / (time.perf_counter() - started)
+    log(f"live sync: {rate:,.0f} msg/s")
+    del account_ids
+    return Row(
+        "live sync upsert with text-index triggers",
+        f"{rate:,.0f} msg/s",
+        "-",
+        "-",
+        ">= 5,000 msg/s",
+        rate >= 5000,
+        f"{count:,} new messages in pages of {PAGE}, each page one transaction with its cursor",
+    )
+
+
+def _resync(engine: Engine, per_account: list[list[FetchedMessage]], log: Log) -> Row:
+    by_name = {a.name: a.id for a in accounts.list_accounts(engine)}
+    samples = []
+    for _ in range(3):
+        count, started = 0, time.perf_counter()
+        for (name, _, _), batch in zip(ACCOUNTS, per_account, strict=True):
+            for page in _pages(batch[-20_000:]):
+                store_page(engine, by_name[name], page, now=NOW)
+                count += len(page.messages)
+        samples.append(count / (time.perf_counter() - started))
+    rate = median(samples)
+    log(f"re-sync: {rate:,.0f} msg/s")
+    return Row("re-sync of already stored messages", f"{rate:,.0f} msg/s", "-", "-", ">= 80,000 msg/s", rate >= 80_000)
+
+
+INBOX_SQL = (
+    "SELECT conversations.*, accounts.name, accounts.platform, contacts.handle, contacts.display_name "
+    "FROM conversations JOIN accounts ON accounts.id = conversations.account_id "
+    "LEFT OUTER JOIN contacts ON contacts.id = conversations.contact_id {where} "
+    "ORDER BY conversations.last_message_at DESC, conversations.id DESC LIMIT 50"
+)
+KEYSET = "WHERE conversations.last_message_at < ? OR (conversations.last_message_at = ? AND conversations.id < ?)"
+TAGS_SQL = (
+    "SELECT conversation_tags.conversation_id, tags.name FROM conversation_tags JOIN tags "
+    "ON tags.id = conversation_tags.tag_id WHERE conversation_tags.conversation_id IN ({}) ORDER BY tags.name"
+)
+
+
+def _raw_inbox_page(connection: sqlite3.Connection, anchor: tuple[int, int] | None) -> list[tuple[object, ...]]:
+    if anchor is None:
+        rows = connection.execute(INBOX_SQL.format(where="")).fetchall()
+    else:
+        rows = connection.execute(INBOX_SQL.format(where=KEYSET), (anchor[0], anchor[0], anchor[1])).fetchall()
+    ids = [row[0] for row in rows]
+    connection.execute(TAGS_SQL.format(",".join("?" * len(ids))), ids).fetchall()
+    return rows
+
+
+def _inbox_pages(engine: Engine, database: Path, log: Log) -> list[Row]:
+    raw = sqlite3.connect(database)
+    conversations = raw.execute("SELECT count(*) FROM conversations").fetchone()[0]
+    depths = [d for d in (50, 1_000, conversations // 2, conversations - 60) if 0 < d < conversations]
+    anchors = [
+        raw.execute(
+            "SELECT last_message_at, id FROM conversations ORDER BY last_message_at DESC, id DESC LIMIT 1 OFFSET ?",
+            (d,),
+        ).fetchone()
+        for d in depths
+    ]
+    results = []
+    for label, anchor_list in (("first page", [None]), ("any later page (keyset)", anchors)):
+        app, base = [], []
+        for _ in range(60):
+            for anchor in anchor_list:
+                after = None if anchor is None else (datetime.fromtimestamp(anchor[0] / 1000, UTC), anchor[1])
+                started = time.perf_counter()
+                inbox.inbox_page(engine, after=after, limit=50)
+                app.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                _raw_inbox_page(raw, anchor)
+                base.append(time.perf_counter() - started)
+        app_p95, base_p95 = p95(app), p95(base)
+        log(f"inbox {label}: p95 {ms(app_p95)} vs raw {ms(base_p95)}")
+        ratio = app_p95 / base_p95
+        results.append(
+            Row(
+                f"inbox {label}",
+                f"p95 {ms(app_p95)}",
+                f"p95 {ms(base_p95)}",
+                f"{ratio:.1f}x",
+                "p95 < 1 ms, <= 3x raw",
+                app_p95 < 0.001 and ratio <= 3,
+            )
+        )
+    raw.close()
+    return results
+
+
+SEARCHES = ("refund", "parcel late", "deliv*")
+
+
+def _search(engine: Engine, database: Path, log: Log) -> Row:
+    raw = sqlite3.connect(database)
+    app, base = [], []
+    for _ in range(30):
+        for text in SEARCHES:
+            query = parse_query(text)
+            started = time.perf_counter()
+            search_messages(engine, query, now=NOW, limit=200)
+            app.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            raw.execute(
+                "SELECT messages.id, messages.conversation_id, messages.created_at, messages.author_handle, "
+                "snippet(messages_fts, 0, '[', ']', '…', 12) FROM messages_fts JOIN messages "
+                "ON messages.id = messages_fts.rowid WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC "
+                "LIMIT 200",
+                (fts_expression(query.terms),),
+            ).fetchall()
+            base.append(time.perf_counter() - started)
+    raw.close()
+    app_p95, base_p95 = p95(app), p95(base)
+    log(f"search: p95 {ms(app_p95)} vs raw {ms(base_p95)}")
+    return Row(
+        "search, newest first, LIMIT 200 (1-word, 2-word, prefix; with snippet)",
+        f"p95 {ms(app_p95)}",
+        f"p95 {ms(base_p95)}",
+        f"{app_p95 / base_p95:.1f}x",
+        "p95 < 5 ms",
+        app_p95 < 0.005,
+    )
+
+
+def _reader_during_sync(engine: Engine, total: int, log: Log) -> Row:
+    def sample(count: int) -> list[float]:
+        times = []
+        for _ in range(count):
+            started = time.perf_counter()
+            inbox.inbox_page(engine, limit=50)
+            times.append(time.perf_counter() - started)
+        return times
+
+    idle = p95(sample(300))
+    account_id = accounts.list_accounts(engine)[0].id
+    stop = threading.Event()
+    written = [0]
+
+    def writer() -> None:
+        for item in generate(200_000, seed=7):
+            if stop.is_set():
+                return
+            batch = [_renamed(item.message, "during")]
+            store_page(engine, account_id, Page("bench", tuple(batch), cursor=None, has_more=True), now=NOW)
+            written[0] += 1
+
+    thread = threading.Thread(target=writer, name="bench-writer")
+    thread.start()
+    try:
+        busy = p95(sample(600))
+    finally:
+        stop.set()
+        thread.join()
+    log(f"inbox during sync: p95 {ms(busy)} vs idle {ms(idle)} ({written[0]:,} writes meanwhile)")
+    return Row(
+        "inbox page during a sync",
+        f"p95 {ms(busy)}",
+        f"idle p95 {ms(idle)}",
+        f"{busy / idle:.1f}x",
+        "<= 2 ms and <= 3x idle",
+        busy <= 0.002 and busy / idle <= 3,
+        f"{written[0]:,} single-message transactions committed while reading",
+    )
