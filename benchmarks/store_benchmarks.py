@@ -201,26 +201,23 @@ def _resync(engine: Engine, per_account: list[list[FetchedMessage]], log: Log) -
 
 
 INBOX_SQL = (
-    "SELECT conversations.*, accounts.name, accounts.platform, contacts.handle, contacts.display_name "
+    "SELECT conversations.id, conversations.account_id, conversations.kind, conversations.snippet, "
+    "conversations.last_message_at, conversations.unread_count, conversations.status, conversations.priority, "
+    "conversations.assignee, conversations.waiting_since, conversations.next_due_at, conversations.message_count, "
+    "accounts.name, accounts.platform, contacts.handle, contacts.display_name, "
+    "(SELECT group_concat(tags.name, char(31)) FROM conversation_tags JOIN tags ON tags.id = conversation_tags.tag_id "
+    "WHERE conversation_tags.conversation_id = conversations.id) "
     "FROM conversations JOIN accounts ON accounts.id = conversations.account_id "
     "LEFT OUTER JOIN contacts ON contacts.id = conversations.contact_id {where} "
     "ORDER BY conversations.last_message_at DESC, conversations.id DESC LIMIT 50"
 )
-KEYSET = "WHERE conversations.last_message_at < ? OR (conversations.last_message_at = ? AND conversations.id < ?)"
-TAGS_SQL = (
-    "SELECT conversation_tags.conversation_id, tags.name FROM conversation_tags JOIN tags "
-    "ON tags.id = conversation_tags.tag_id WHERE conversation_tags.conversation_id IN ({}) ORDER BY tags.name"
-)
+KEYSET = "WHERE (conversations.last_message_at, conversations.id) < (?, ?)"
 
 
 def _raw_inbox_page(connection: sqlite3.Connection, anchor: tuple[int, int] | None) -> list[tuple[object, ...]]:
     if anchor is None:
-        rows = connection.execute(INBOX_SQL.format(where="")).fetchall()
-    else:
-        rows = connection.execute(INBOX_SQL.format(where=KEYSET), (anchor[0], anchor[0], anchor[1])).fetchall()
-    ids = [row[0] for row in rows]
-    connection.execute(TAGS_SQL.format(",".join("?" * len(ids))), ids).fetchall()
-    return rows
+        return connection.execute(INBOX_SQL.format(where="")).fetchall()
+    return connection.execute(INBOX_SQL.format(where=KEYSET), anchor).fetchall()
 
 
 def _inbox_pages(engine: Engine, database: Path, log: Log) -> list[Row]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, bindparam, func, select, tuple_, update
 
 from app.domain.models import (
     ConversationStatus,
@@ -38,78 +38,105 @@ def inbox_page(
     engine: Engine, *, after: tuple[datetime, int] | None = None, limit: int = 50
 ) -> list[ConversationSummary]:
     """One page in inbox order, starting after the (last_message_at, id) of the previous page's last row."""
-    query = _summary_query().order_by(*INBOX_ORDER).limit(limit)
-    if after is not None:
-        last_at, last_id = after
-        query = query.where(
-            or_(
-                conversations.c.last_message_at < last_at,
-                and_(conversations.c.last_message_at == last_at, conversations.c.id < last_id),
-            )
-        )
+    if after is None:
+        query = _FIRST_PAGE
+        params: dict[str, Any] = {"limit": limit}
+    else:
+        query = _LATER_PAGE
+        params = {"limit": limit, "last_at": after[0], "last_id": after[1]}
     with engine.connect() as connection:
-        rows = connection.execute(query).all()
-        tag_map = _tags_of(connection, [row.id for row in rows])
-    return [_summary(row, tag_map.get(row.id, ())) for row in rows]
+        return [_summary(row) for row in connection.execute(query, params)]
 
 
 def summaries(engine: Engine, ids: Sequence[int]) -> dict[int, ConversationSummary]:
     found: dict[int, ConversationSummary] = {}
     with engine.connect() as connection:
         for part in chunks(list(ids)):
-            rows = connection.execute(_summary_query().where(conversations.c.id.in_(part))).all()
-            tag_map = _tags_of(connection, [row.id for row in rows])
-            found.update({row.id: _summary(row, tag_map.get(row.id, ())) for row in rows})
+            rows = connection.execute(_SUMMARY.where(conversations.c.id.in_(part)))
+            found.update((row[0], _summary(row)) for row in rows)
     return found
 
 
-def _summary_query() -> Any:
-    return (
-        select(
-            conversations,
-            accounts.c.name.label("account_name"),
-            accounts.c.platform,
-            contacts.c.handle.label("contact_handle"),
-            contacts.c.display_name.label("contact_name"),
-        )
-        .join(accounts, accounts.c.id == conversations.c.account_id)
-        .outerjoin(contacts, contacts.c.id == conversations.c.contact_id)
+_TAG_NAMES = (
+    select(func.aggregate_strings(tags.c.name, "\x1f"))
+    .select_from(conversation_tags.join(tags, tags.c.id == conversation_tags.c.tag_id))
+    .where(conversation_tags.c.conversation_id == conversations.c.id)
+    .scalar_subquery()
+)
+# Only the columns a row shows: every extra column costs a conversion per row on the hottest read.
+_SUMMARY = (
+    select(
+        conversations.c.id,
+        conversations.c.account_id,
+        conversations.c.kind,
+        conversations.c.snippet,
+        conversations.c.last_message_at,
+        conversations.c.unread_count,
+        conversations.c.status,
+        conversations.c.priority,
+        conversations.c.assignee,
+        conversations.c.waiting_since,
+        conversations.c.next_due_at,
+        conversations.c.message_count,
+        accounts.c.name.label("account_name"),
+        accounts.c.platform,
+        contacts.c.handle.label("contact_handle"),
+        contacts.c.display_name.label("contact_name"),
+        _TAG_NAMES.label("tag_names"),
     )
+    .join(accounts, accounts.c.id == conversations.c.account_id)
+    .outerjoin(contacts, contacts.c.id == conversations.c.contact_id)
+)
+_FIRST_PAGE = _SUMMARY.order_by(*INBOX_ORDER).limit(bindparam("limit"))
+# A row-value comparison lets SQLite walk the (last_message_at, id) index from the anchor onwards.
+_LATER_PAGE = _FIRST_PAGE.where(
+    tuple_(conversations.c.last_message_at, conversations.c.id)
+    < tuple_(bindparam("last_at", type_=conversations.c.last_message_at.type), bindparam("last_id"))
+)
+_PLATFORMS = {member.value: member for member in Platform}
+_KINDS = {member.value: member for member in MessageKind}
+_STATUSES = {member.value: member for member in ConversationStatus}
 
 
-def _tags_of(connection: Any, ids: list[int]) -> dict[int, tuple[str, ...]]:
-    if not ids:
-        return {}
-    result: dict[int, list[str]] = {}
-    for row in connection.execute(
-        select(conversation_tags.c.conversation_id, tags.c.name)
-        .join(tags, tags.c.id == conversation_tags.c.tag_id)
-        .where(conversation_tags.c.conversation_id.in_(ids))
-        .order_by(tags.c.name)
-    ):
-        result.setdefault(row.conversation_id, []).append(row.name)
-    return {key: tuple(value) for key, value in result.items()}
-
-
-def _summary(row: Any, tag_names: tuple[str, ...]) -> ConversationSummary:
+def _summary(row: Any) -> ConversationSummary:
+    # Positional unpacking: named access on a Row costs a lookup per field on the hottest read.
+    (
+        conversation_id,
+        account_id,
+        kind,
+        snippet,
+        last_message_at,
+        unread_count,
+        status,
+        priority,
+        assignee,
+        waiting_since,
+        next_due_at,
+        message_count,
+        account_name,
+        platform,
+        contact_handle,
+        contact_name,
+        tag_names,
+    ) = row
     return ConversationSummary(
-        id=row.id,
-        account_id=row.account_id,
-        account_name=row.account_name,
-        platform=Platform(row.platform),
-        kind=MessageKind(row.kind),
-        contact_handle=row.contact_handle or "",
-        contact_name=row.contact_name or "",
-        snippet=row.snippet,
-        last_message_at=row.last_message_at,
-        unread_count=row.unread_count,
-        status=ConversationStatus(row.status),
-        priority=row.priority,
-        assignee=row.assignee,
-        tags=tag_names,
-        waiting_since=row.waiting_since,
-        next_due_at=row.next_due_at,
-        message_count=row.message_count,
+        id=conversation_id,
+        account_id=account_id,
+        account_name=account_name,
+        platform=_PLATFORMS[platform],
+        kind=_KINDS[kind],
+        contact_handle=contact_handle or "",
+        contact_name=contact_name or "",
+        snippet=snippet,
+        last_message_at=last_message_at,
+        unread_count=unread_count,
+        status=_STATUSES[status],
+        priority=priority,
+        assignee=assignee,
+        tags=tuple(sorted(tag_names.split("\x1f"))) if tag_names else (),
+        waiting_since=waiting_since,
+        next_due_at=next_due_at,
+        message_count=message_count,
     )
 
 
