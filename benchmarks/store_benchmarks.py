@@ -137,12 +137,12 @@ def _raw_executemany(per_account: list[list[FetchedMessage]], path: Path) -> flo
     for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
         connection.execute(f'DROP TRIGGER "{name}"')
     keys: dict[tuple[int, str], int] = {}
-    rows = []
+    started = time.perf_counter()
+    rows = []  # building the rows from the same messages is part of the raw path, as it is of the store's
     for account_index, batch in enumerate(per_account, start=1):
         for message in batch:
             conversation = keys.setdefault((account_index, message.conversation_key), len(keys) + 1)
             rows.append(_message_tuple(message, account_index, conversation))
-    started = time.perf_counter()
     with connection:
         connection.executemany(
             "INSERT INTO messages (account_id, conversation_id, platform_message_id, parent_platform_id, "

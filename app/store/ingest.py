@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy.dialects import sqlite
 
 from app.domain.models import (
     ConversationStatus,
@@ -19,12 +23,13 @@ from app.domain.models import (
     Page,
 )
 from app.domain.policy import default_due_at
-from app.store.dialect import chunks, upsert
-from app.store.schema import contacts, conversations, messages, sync_cursors, sync_gaps
+from app.store.dialect import chunks, positional_sql, upsert
+from app.store.schema import contacts, conversations, messages, sync_cursors, sync_gaps, to_millis
 
 log = logging.getLogger("app.store.ingest")
 
 SNIPPET_LENGTH = 160
+_CHRONOLOGICAL = operator.attrgetter("created_at", "platform_message_id")
 
 
 @dataclass
@@ -82,7 +87,7 @@ def store_messages(connection: Connection, account_id: int, fetched: Iterable[Fe
     known = _existing_message_ids(connection, account_id, list(unique))
     fresh = sorted(
         (message for pid, message in unique.items() if pid not in known),
-        key=lambda m: (m.created_at, m.platform_message_id),
+        key=_CHRONOLOGICAL,
     )
     result.duplicates = len(unique) - len(fresh)
     if not fresh:
@@ -90,33 +95,99 @@ def store_messages(connection: Connection, account_id: int, fetched: Iterable[Fe
 
     contact_ids = _ensure_contacts(connection, account_id, fresh)
     conversation_of = _resolve_conversations(connection, account_id, fresh, contact_ids)
+    _insert_messages(connection, account_id, fresh, conversation_of)
+    result.stored = len(fresh)
+    result.conversation_ids = set(conversation_of.values())
+    return result
+
+
+_MESSAGE_COLUMNS = (
+    "account_id",
+    "conversation_id",
+    "platform_message_id",
+    "parent_platform_id",
+    "author_platform_id",
+    "author_handle",
+    "author_name",
+    "direction",
+    "kind",
+    "visibility",
+    "created_at",
+    "body_text",
+    "body_html",
+    "attachments",
+    "raw",
+)
+
+
+@functools.cache
+def _sqlite_message_insert() -> str:
+    statement = sqlite.insert(messages).on_conflict_do_nothing(
+        index_elements=[messages.c.account_id, messages.c.platform_message_id]
+    )
+    return positional_sql(statement, _MESSAGE_COLUMNS)
+
+
+def _insert_messages(
+    connection: Connection, account_id: int, fresh: list[FetchedMessage], conversation_of: dict[str, int]
+) -> None:
+    if connection.dialect.name == "sqlite":
+        # The hottest write: plain tuples straight to the driver, values already in their stored form.
+        dumps = json.dumps
+        connection.exec_driver_sql(
+            _sqlite_message_insert(),
+            [
+                (
+                    account_id,
+                    conversation_of[m.platform_message_id],
+                    m.platform_message_id,
+                    m.parent_platform_id,
+                    m.author.platform_user_id,
+                    m.author.handle,
+                    m.author.display_name,
+                    m.direction,  # StrEnum members are str: the driver stores their value
+                    m.kind,
+                    m.visibility,
+                    int(m.created_at.timestamp() * 1000),
+                    m.text,
+                    m.html,
+                    dumps(list(m.attachments)) if m.attachments else "[]",
+                    dumps(m.raw),
+                )
+                for m in fresh
+            ],
+        )
+        return
     rows = [
-        {
-            "account_id": account_id,
-            "conversation_id": conversation_of[message.platform_message_id],
-            "platform_message_id": message.platform_message_id,
-            "parent_platform_id": message.parent_platform_id,
-            "author_platform_id": message.author.platform_user_id,
-            "author_handle": message.author.handle,
-            "author_name": message.author.display_name,
-            "direction": message.direction.value,
-            "kind": message.kind.value,
-            "visibility": message.visibility.value,
-            "created_at": message.created_at,
-            "body_text": message.text,
-            "body_html": message.html,
-            "attachments": list(message.attachments),
-            "raw": message.raw,
-        }
-        for message in fresh
+        dict(
+            zip(
+                _MESSAGE_COLUMNS,
+                (
+                    account_id,
+                    conversation_of[m.platform_message_id],
+                    m.platform_message_id,
+                    m.parent_platform_id,
+                    m.author.platform_user_id,
+                    m.author.handle,
+                    m.author.display_name,
+                    m.direction.value,
+                    m.kind.value,
+                    m.visibility.value,
+                    m.created_at,
+                    m.text,
+                    m.html,
+                    list(m.attachments),
+                    m.raw,
+                ),
+                strict=True,
+            )
+        )
+        for m in fresh
     ]
     statement = upsert(connection, messages).on_conflict_do_nothing(
         index_elements=[messages.c.account_id, messages.c.platform_message_id]
     )
     connection.execute(statement, rows)
-    result.stored = len(fresh)
-    result.conversation_ids = set(conversation_of.values())
-    return result
 
 
 def _existing_message_ids(connection: Connection, account_id: int, platform_ids: list[str]) -> set[str]:
@@ -171,7 +242,8 @@ def _resolve_conversations(
     Following the reply chain keeps a thread whole even when a server changes its conversation ids.
     New conversations are created in one statement with their summaries, existing ones updated in one.
     """
-    parent_ids = list({m.parent_platform_id for m in fresh if m.parent_platform_id})
+    in_batch = {m.platform_message_id for m in fresh}
+    parent_ids = list({m.parent_platform_id for m in fresh if m.parent_platform_id} - in_batch)
     stored_parent: dict[str, int] = {}
     for part in chunks(parent_ids):
         for row in connection.execute(
@@ -180,14 +252,7 @@ def _resolve_conversations(
             )
         ):
             stored_parent[row.platform_message_id] = row.conversation_id
-    by_key: dict[str, int] = {}
-    for part in chunks(list({m.conversation_key for m in fresh})):
-        for row in connection.execute(
-            select(conversations.c.id, conversations.c.conversation_key).where(
-                conversations.c.account_id == account_id, conversations.c.conversation_key.in_(part)
-            )
-        ):
-            by_key[row.conversation_key] = row.id
+    by_key = _conversation_ids_by_key(connection, account_id, list({m.conversation_key for m in fresh}))
 
     # A conversation is an existing id (int) or, until it is inserted, the key that opens it (str).
     slot_of: dict[str, int | str] = {}
@@ -231,6 +296,11 @@ def _insert_conversations(
                 **_summary_after(blank, batch),
             }
         )
+    if connection.dialect.name == "sqlite":
+        # The driver cannot return ids from executemany; a plain insert and one keyed read are faster
+        # than SQLAlchemy's RETURNING batches, and the unique (account, key) index makes the read cheap.
+        _insert_conversation_rows_sqlite(connection, rows)
+        return _conversation_ids_by_key(connection, account_id, list(opened))
     created = connection.execute(
         insert(conversations).returning(
             conversations.c.id, conversations.c.conversation_key, sort_by_parameter_order=True
@@ -238,6 +308,33 @@ def _insert_conversations(
         rows,
     )
     return {row.conversation_key: row.id for row in created}
+
+
+def _insert_conversation_rows_sqlite(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    columns = tuple(column.name for column in conversations.columns if column.name in rows[0])
+    sql = _sqlite_conversation_insert(columns)
+    millis = {"opened_at", "last_message_at", "last_inbound_at", "waiting_since", "next_due_at"}
+    connection.exec_driver_sql(
+        sql,
+        [tuple(to_millis(row[c]) if c in millis and row[c] is not None else row[c] for c in columns) for row in rows],
+    )
+
+
+@functools.cache
+def _sqlite_conversation_insert(columns: tuple[str, ...]) -> str:
+    return positional_sql(sqlite.insert(conversations), columns)
+
+
+def _conversation_ids_by_key(connection: Connection, account_id: int, keys: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in chunks(keys):
+        for row in connection.execute(
+            select(conversations.c.id, conversations.c.conversation_key).where(
+                conversations.c.account_id == account_id, conversations.c.conversation_key.in_(part)
+            )
+        ):
+            found[row.conversation_key] = row.id
+    return found
 
 
 @dataclass
@@ -278,35 +375,40 @@ def _update_conversations(connection: Connection, grouped: dict[int, list[Fetche
 
 def _summary_after(row: Any, new_messages: list[FetchedMessage]) -> dict[str, Any]:
     """The conversation's inbox summary once `new_messages` (oldest first) are added to it."""
-    latest_stored = row.last_message_at if row.message_count else None
-    waiting_since = row.waiting_since
-    last_inbound = row.last_inbound_at
-    last_at = latest_stored
-    snippet = row.snippet
+    last_at = row.last_message_at if row.message_count else None
+    snippet_source = None
     latest_direction = None
-    for message in new_messages:
-        if last_at is None or message.created_at >= last_at:
-            last_at = message.created_at
-            snippet = " ".join(message.text.split())[:SNIPPET_LENGTH]
-            latest_direction = message.direction
+    last_inbound = row.last_inbound_at
+    last_outbound = None
+    inbound_times = []
+    for message in new_messages:  # one pass: this runs for every conversation of every page
+        created = message.created_at
+        if last_at is None or created >= last_at:
+            last_at, snippet_source, latest_direction = created, message.text, message.direction
         if message.direction is Direction.INBOUND:
-            last_inbound = max(last_inbound, message.created_at) if last_inbound else message.created_at
-    inbound = [m for m in new_messages if m.direction is Direction.INBOUND]
-    last_outbound = max((m.created_at for m in new_messages if m.direction is Direction.OUTBOUND), default=None)
+            inbound_times.append(created)
+            if last_inbound is None or created > last_inbound:
+                last_inbound = created
+        elif last_outbound is None or created > last_outbound:
+            last_outbound = created
+    waiting_since = row.waiting_since
     if last_outbound is not None and (waiting_since is None or last_outbound >= waiting_since):
         waiting_since = None  # answered: the clock stops
-    unanswered = [m.created_at for m in inbound if last_outbound is None or m.created_at > last_outbound]
-    if unanswered and waiting_since is None:
-        waiting_since = min(unanswered)
+    if waiting_since is None:
+        unanswered = [t for t in inbound_times if last_outbound is None or t > last_outbound]
+        if unanswered:
+            waiting_since = min(unanswered)
     status = row.status
-    if inbound and latest_direction is Direction.INBOUND and status == ConversationStatus.CLOSED.value:
+    if inbound_times and latest_direction is Direction.INBOUND and status == ConversationStatus.CLOSED.value:
         status = ConversationStatus.OPEN.value  # a new message reopens a closed conversation
     return {
         "last_message_at": last_at,
-        "snippet": snippet,
+        "snippet": row.snippet
+        if snippet_source is None
+        else " ".join(snippet_source[: SNIPPET_LENGTH * 2].split())[:SNIPPET_LENGTH],
         "last_inbound_at": last_inbound,
         "message_count": row.message_count + len(new_messages),
-        "unread_count": row.unread_count + len(inbound),
+        "unread_count": row.unread_count + len(inbound_times),
         "waiting_since": waiting_since,
         "next_due_at": default_due_at(waiting_since, MessageKind(row.kind)),
         "status": status,
