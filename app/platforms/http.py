@@ -7,9 +7,11 @@ import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from app import version
@@ -18,11 +20,26 @@ from app.errors import AuthError, NetworkError, NotFound, PlatformError, RateLim
 log = logging.getLogger("app.platforms.http")
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
+RETRY_AFTER_MAX = 10.0  # seconds a read retry may wait on a 503's Retry-After
+
+
+class _ReadRetry(Retry):
+    """Retry reads on 5xx only.
+
+    urllib3 on its own also retries a 413/429 that carries Retry-After, whatever `status_forcelist`
+    says, sleeping as long as the server asks (five minutes for a Mastodon rate limit): the worker
+    would hang and the connector's rate limiter would never hear of the limit.
+    """
+
+    RETRY_AFTER_STATUS_CODES = frozenset({503})
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        return min(super().parse_retry_after(retry_after), RETRY_AFTER_MAX)
 
 
 def make_session(*, retries: int = 3, backoff: float = 0.5) -> requests.Session:
     """A session whose GETs retry on 5xx and dropped connections; 429 is left to the caller's rate limiter."""
-    retry = Retry(
+    retry = _ReadRetry(
         total=retries,
         connect=retries,
         read=retries,
@@ -52,14 +69,22 @@ def request(
         raise NetworkError(f"{_where(url)} kept failing after several retries.") from None
     except requests.exceptions.Timeout:
         raise NetworkError(f"{_where(url)} did not answer in time.") from None
-    except requests.exceptions.ConnectionError:
+    except requests.exceptions.ConnectionError as exc:
+        if _timed_out(exc):
+            raise NetworkError(f"{_where(url)} did not answer in time.") from None
         raise NetworkError(f"Cannot reach {_where(url)}.") from None
     except requests.exceptions.RequestException as exc:
         raise NetworkError(f"Request to {_where(url)} failed: {type(exc).__name__}") from None
 
 
+def _timed_out(exc: requests.exceptions.ConnectionError) -> bool:
+    """Whether retried reads ran out on timeouts (requests reports that as a connection error)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, ReadTimeoutError)
+
+
 def _where(url: str) -> str:
-    return requests.utils.urlparse(url).netloc or url
+    return urlsplit(url).netloc or url
 
 
 def parse_reset(value: str | None, *, now: float | None = None) -> float | None:
