@@ -27,7 +27,7 @@ def add_account(
     with engine.begin() as connection:
         if connection.execute(select(accounts.c.id).where(accounts.c.name == name)).first():
             raise StoreError(f"An account named {name!r} already exists.", hint="Choose another name.")
-        account_id = connection.execute(
+        inserted = connection.execute(
             insert(accounts).values(
                 platform=platform.value,
                 name=name,
@@ -38,8 +38,9 @@ def add_account(
                 options=options or {},
                 created_at=now,
             )
-        ).inserted_primary_key[0]
-    return get_account(engine, int(account_id))
+        ).inserted_primary_key
+    assert inserted is not None
+    return get_account(engine, int(inserted[0]))
 
 
 def _ref(row: Any) -> AccountRef:

@@ -40,7 +40,7 @@ def search_messages(
     """Messages matching the words (newest first) in conversations matching the operators."""
     with engine.connect() as connection:
         if connection.dialect.name == "sqlite" and query.terms:
-            snippet = literal_column("snippet(messages_fts, 0, '[', ']', '…', 12)")
+            snippet: Any = literal_column("snippet(messages_fts, 0, '[', ']', '…', 12)")
             statement = (
                 select(
                     messages.c.id,
