@@ -36,7 +36,6 @@ from app.domain.models import (
     RejectedItem,
     ReplyTarget,
     SentMessage,
-    Visibility,
 )
 from app.errors import NotFound, PlatformError
 from app.platforms.base import Connector
@@ -122,9 +121,9 @@ class MastodonConnector(Connector):
 
     def send_reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> SentMessage:
         what = "Sending the Mastodon reply"
-        body_text = text
-        if target.visibility is Visibility.DIRECT:
-            body_text = with_mentions(text, target.participants, own_handle=self.account.handle)
+        # A direct post reaches only those it mentions, and a public reply notifies only those it mentions:
+        # so every participant the caller names is mentioned, whatever the visibility.
+        body_text = with_mentions(text, target.participants, own_handle=self.account.handle)
         form = {"status": body_text, "visibility": target.visibility.value}
         if target.in_reply_to_platform_id:
             form["in_reply_to_id"] = target.in_reply_to_platform_id
