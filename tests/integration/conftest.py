@@ -1,0 +1,31 @@
+"""Fixtures for integration tests against real server software: a private Matrix Synapse homeserver."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.peers.synapse import SynapseServer, start_synapse
+
+
+def _unavailable(reason: str) -> None:
+    """CI must run every Synapse test, so there a missing Synapse fails; elsewhere it skips with the reason."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} CI must not skip the Synapse tests.", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]:
+    """One private Synapse for the session; each test registers its own users so tests stay independent."""
+    python = os.environ.get("PARLEY_SYNAPSE_PYTHON", "")
+    if not python:
+        _unavailable("Matrix Synapse is not available: set PARLEY_SYNAPSE_PYTHON to the python of its venv.")
+    elif not Path(python).is_file():
+        _unavailable(f"PARLEY_SYNAPSE_PYTHON points to {python}, which does not exist.")
+    server = start_synapse(python, tmp_path_factory.mktemp("synapse"))
+    yield server
+    server.stop()
