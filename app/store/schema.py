@@ -205,6 +205,10 @@ outbox_items = Table(
     Column("queued_after_message_at", UtcMillis),
     Column("created_at", UtcMillis, nullable=False),
     Column("updated_at", UtcMillis, nullable=False),
+    Column("author", String(200), nullable=False, server_default=""),
+    Column("retry_at", UtcMillis),
+    Column("sent_at", UtcMillis),
+    Index("ix_outbox_items_state", "state", "account_id", "position"),
 )
 
 sync_cursors = Table(

@@ -178,3 +178,25 @@ def test_bulk_import_rebuilds_the_text_index_and_keeps_its_triggers(engine, acco
             connection.exec_driver_sql("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'another'").scalar()
             == 1
         )
+
+
+def test_migrations_build_exactly_the_schema_the_models_describe(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from app.store.schema import metadata
+
+    engine = open_store(tmp_path / "m.sqlite3")
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "include_object": lambda obj, name, kind, *_: (
+                        not (kind == "table" and name.startswith("messages_fts"))
+                    )
+                },
+            )
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()

@@ -1,0 +1,195 @@
+"""Sending the outbox: approved replies go out in queue order, each once, through the connector's idempotent send."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from app.context import AppContext
+from app.domain.models import AccountRef, AccountState, Direction, ReplyTarget, Visibility
+from app.domain.outbox import OutboxItem, OutboxState
+from app.errors import AuthError, KnownError, NetworkError, PlatformError, RateLimited
+from app.platforms.base import Connector
+from app.platforms.registry import make_connector
+from app.store import accounts, outbox
+from app.store.schema import conversations, messages
+
+log = logging.getLogger("app.sync.sender")
+
+ConnectorFactory = Callable[[AccountRef, str], Connector]
+Write = Callable[..., object]
+
+
+class _Result(enum.Enum):
+    SENT = "sent"
+    CONVERSATION_BLOCKED = "conversation blocked"  # held or failed: later replies in it wait
+    ACCOUNT_BLOCKED = "account blocked"  # rate-limited, signed out or offline: the account's queue waits
+
+
+@dataclass
+class SendReport:
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)  # rate-limited, offline or needing sign-in: kept approved
+    messages: list[str] = field(default_factory=list)
+    conversation_ids: set[int] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class OutboxSender:
+    """Sends what is approved. A crash between the platform accepting a reply and Parley recording it leaves
+    the item in `sending`; the next run sends it again with the same idempotency key, which the platform
+    answers with the message it already made — so a reply is never posted twice and never lost."""
+
+    def __init__(
+        self, ctx: AppContext, *, connector_factory: ConnectorFactory = make_connector, write: Write | None = None
+    ) -> None:
+        self.ctx = ctx
+        self.connector_factory = connector_factory
+        self._write = write or (lambda fn, *args, **kwargs: fn(*args, **kwargs))
+
+    def send_ready(self, *, cancel: threading.Event | None = None, account_id: int | None = None) -> SendReport:
+        report = SendReport()
+        if self.ctx.offline:
+            report.messages.append("Working offline: the outbox waits until you go online.")
+            return report
+        items = outbox.ready_to_send(self.ctx.engine, now=self._now(), account_id=account_id)
+        by_account: dict[int, list[OutboxItem]] = {}
+        for item in items:
+            by_account.setdefault(item.account_id, []).append(item)
+        for account_key, account_items in by_account.items():
+            if cancel is not None and cancel.is_set():
+                break
+            self._send_for_account(account_key, account_items, report, cancel)
+        return report
+
+    def _now(self) -> datetime:
+        return self.ctx.clock.now()
+
+    def _send_for_account(
+        self, account_id: int, items: list[OutboxItem], report: SendReport, cancel: threading.Event | None
+    ) -> None:
+        account = accounts.get_account(self.ctx.engine, account_id)
+        try:
+            secret = self.ctx.secrets.get(account.id)
+        except KnownError as exc:
+            self._wait_all(items, report, f"{account.name}: {exc}")
+            return
+        if not secret:
+            accounts.set_account_state(
+                self.ctx.engine, account.id, AccountState.NEEDS_SIGN_IN, "Sign in again to send the queued replies."
+            )
+            self._wait_all(items, report, f"{account.name}: sign-in needed; replies kept in the outbox")
+            return
+        connector = self.connector_factory(account, secret)
+        blocked_conversations: set[int] = set()
+        try:
+            for index, item in enumerate(items):
+                if cancel is not None and cancel.is_set():
+                    return
+                if item.conversation_id in blocked_conversations:
+                    report.waiting.append(item.id)  # keep per-conversation order: nothing overtakes a failure
+                    continue
+                result = self._send_one(connector, account, item, report)
+                if result is _Result.ACCOUNT_BLOCKED:
+                    self._wait_all(items[index + 1 :], report, "")
+                    return
+                if result is _Result.CONVERSATION_BLOCKED:
+                    blocked_conversations.add(item.conversation_id)
+        finally:
+            connector.close()
+
+    def _send_one(self, connector: Connector, account: AccountRef, item: OutboxItem, report: SendReport) -> _Result:
+        engine, now = self.ctx.engine, self._now()
+        if item.state is OutboxState.APPROVED:
+            news = outbox.inbound_since(engine, item.conversation_id, item.queued_after_message_at)
+            if news:
+                self._write(
+                    outbox.move_state,
+                    engine,
+                    [item.id],
+                    OutboxState.HELD,
+                    now=now,
+                    error=f"{len(news)} new message(s) arrived after this reply was approved.",
+                )
+                report.held.append(item.id)
+                return _Result.CONVERSATION_BLOCKED
+            self._write(outbox.move_state, engine, [item.id], OutboxState.SENDING, now=now)
+        try:
+            sent = connector.send_reply(self._target(item), item.body, item.idempotency_key)
+        except RateLimited as exc:
+            retry_at = datetime.fromtimestamp(exc.retry_at, UTC)
+            self._write(
+                outbox.move_state,
+                engine,
+                [item.id],
+                OutboxState.APPROVED,
+                now=now,
+                retry_at=retry_at,
+                error=f"Rate-limited until {retry_at:%H:%M} UTC",
+            )
+            accounts.set_account_state(
+                engine, account.id, AccountState.RATE_LIMITED, str(exc), rate_limited_until=retry_at
+            )
+            report.waiting.append(item.id)
+            report.messages.append(f"{account.name}: rate-limited until {retry_at:%H:%M} UTC")
+            return _Result.ACCOUNT_BLOCKED
+        except AuthError as exc:
+            self._write(outbox.move_state, engine, [item.id], OutboxState.APPROVED, now=now, error=str(exc))
+            accounts.set_account_state(engine, account.id, AccountState.NEEDS_SIGN_IN, str(exc))
+            report.waiting.append(item.id)
+            report.messages.append(f"{account.name}: sign-in needed; replies kept in the outbox")
+            return _Result.ACCOUNT_BLOCKED
+        except NetworkError as exc:
+            self._write(outbox.move_state, engine, [item.id], OutboxState.APPROVED, now=now, error=str(exc))
+            accounts.set_account_state(engine, account.id, AccountState.OFFLINE, str(exc))
+            report.waiting.append(item.id)
+            report.messages.append(f"{account.name}: offline ({exc})")
+            return _Result.ACCOUNT_BLOCKED
+        except PlatformError as exc:
+            self._write(outbox.move_state, engine, [item.id], OutboxState.FAILED, now=now, error=str(exc))
+            report.failed.append(item.id)
+            report.messages.append(f"reply {item.id} failed: {exc}")
+            return _Result.CONVERSATION_BLOCKED
+        self._write(outbox.record_sent, engine, item, sent, now=now)
+        report.sent.append(item.id)
+        report.conversation_ids.add(item.conversation_id)
+        log.info("sent outbox item %s as %s", item.id, sent.platform_message_id)
+        return _Result.SENT
+
+    def _wait_all(self, items: list[OutboxItem], report: SendReport, message: str) -> None:
+        report.waiting.extend(item.id for item in items)
+        if message:
+            report.messages.append(message)
+
+    def _target(self, item: OutboxItem) -> ReplyTarget:
+        """Where the reply goes, with who must be mentioned: everyone in a DM, the author answered otherwise."""
+        with self.ctx.engine.connect() as connection:
+            conversation = connection.execute(
+                select(conversations.c.conversation_key, conversations.c.visibility).where(
+                    conversations.c.id == item.conversation_id
+                )
+            ).one()
+            visibility = Visibility(conversation.visibility)
+            authors = select(messages.c.author_handle).where(
+                messages.c.conversation_id == item.conversation_id, messages.c.direction == Direction.INBOUND.value
+            )
+            if visibility is not Visibility.DIRECT and item.in_reply_to_platform_id:
+                authors = authors.where(messages.c.platform_message_id == item.in_reply_to_platform_id)
+            participants = tuple(dict.fromkeys(h for h in connection.execute(authors).scalars() if h))
+        return ReplyTarget(
+            conversation_key=conversation.conversation_key,
+            in_reply_to_platform_id=item.in_reply_to_platform_id,
+            visibility=visibility,
+            participants=participants,
+        )
