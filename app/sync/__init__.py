@@ -1,0 +1,1 @@
+"""Background sync: scheduling, backoff, the sync engine, the account service, and thin Qt adapters."""

@@ -1,0 +1,221 @@
+"""SyncEngine: fetch every stream of one account page by page and store each page with its cursor."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.context import AppContext
+from app.domain.models import AccountRef, AccountState, Page
+from app.errors import AuthError, KnownError, NetworkError, RateLimited
+from app.logs import REDACTOR
+from app.platforms.base import Connector
+from app.platforms.registry import make_connector
+from app.store import accounts
+from app.store.ingest import store_page
+from app.sync.backoff import retry_at_from_epoch
+from app.sync.events import SyncOutcome, SyncProgress
+from app.sync.writer import StoreWriter
+
+log = logging.getLogger("app.sync.engine")
+
+ConnectorFactory = Callable[[AccountRef, str], Connector]
+ProgressCallback = Callable[[SyncProgress], None]
+
+WORK_OFFLINE_MESSAGE = "Working offline: Parley did not contact the platform."
+NO_SECRET_MESSAGE = "No sign-in for this account in the OS keyring; sign in again from the Accounts dialog."
+
+
+@dataclass
+class _Run:
+    """Running totals of one sync_account call."""
+
+    account: AccountRef
+    stream: str = ""
+    pages: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    conversation_ids: set[int] = field(default_factory=set)
+
+    def outcome(self, state: AccountState, **extra: Any) -> SyncOutcome:
+        return SyncOutcome(
+            account_id=self.account.id,
+            account_name=self.account.name,
+            state=state,
+            stream=self.stream,
+            pages=self.pages,
+            stored=self.stored,
+            duplicates=self.duplicates,
+            rejected=self.rejected,
+            conversation_ids=tuple(sorted(self.conversation_ids)),
+            **extra,
+        )
+
+
+class SyncEngine:
+    """Syncs one account per call; safe to call for different accounts from several threads at once.
+
+    Reads happen on the calling thread; every write goes through the one `StoreWriter`.
+    Trouble from the platform ends the run with an account state (needs sign-in, rate-limited,
+    offline, error) for that account alone; what was stored before it stays stored.
+    """
+
+    def __init__(
+        self, ctx: AppContext, *, connector_factory: ConnectorFactory = make_connector, writer: StoreWriter
+    ) -> None:
+        self.ctx = ctx
+        self.connector_factory = connector_factory
+        self.writer = writer
+        self._active: dict[int, Connector] = {}
+        self._lock = threading.Lock()
+
+    def sync_account(
+        self, account_id: int, cancel: threading.Event, on_progress: ProgressCallback | None = None
+    ) -> SyncOutcome:
+        account = accounts.get_account(self.ctx.engine, account_id)
+        run = _Run(account)
+        if self.ctx.offline:
+            return run.outcome(AccountState.OFFLINE, error=WORK_OFFLINE_MESSAGE, work_offline=True)
+        if cancel.is_set():
+            return run.outcome(accounts.account_state(self.ctx.engine, account_id), cancelled=True)
+        try:
+            secret = self.ctx.secrets.get(account.id)
+        except KnownError as exc:
+            return self._fail(run, AccountState.ERROR, exc)
+        if not secret:
+            return self._finish(run, AccountState.NEEDS_SIGN_IN, NO_SECRET_MESSAGE)
+        try:
+            connector = self.connector_factory(account, secret)
+        except KnownError as exc:
+            return self._fail(run, AccountState.ERROR, exc)
+        with self._lock:
+            self._active[account.id] = connector
+        try:
+            return self._sync_streams(run, connector, cancel, on_progress)
+        finally:
+            with self._lock:
+                self._active.pop(account.id, None)
+            self._keep_rotated_secret(account, connector)
+            _close_quietly(connector)
+
+    def close_active_connectors(self) -> None:
+        """Close every connector in use, so requests in flight end sooner (used on shutdown)."""
+        with self._lock:
+            active = list(self._active.values())
+        for connector in active:
+            _close_quietly(connector)
+
+    def _sync_streams(
+        self, run: _Run, connector: Connector, cancel: threading.Event, on_progress: ProgressCallback | None
+    ) -> SyncOutcome:
+        account = run.account
+        try:
+            for stream in connector.streams():
+                run.stream = stream
+                cursor = accounts.get_cursor(self.ctx.engine, account.id, stream)
+                stream_pages = 0
+                pages: Iterator[Page] = iter(connector.fetch(stream, cursor))
+                try:
+                    while True:
+                        if cancel.is_set():
+                            log.info("%s: sync cancelled in %s after %d pages", account.name, stream, stream_pages)
+                            return run.outcome(accounts.account_state(self.ctx.engine, account.id), cancelled=True)
+                        page = next(pages, None)
+                        if page is None:
+                            break
+                        stream_pages += 1
+                        progress = self._store(run, page, stream_pages)
+                        self._keep_rotated_secret(account, connector)
+                        if on_progress is not None:
+                            on_progress(progress)
+                finally:
+                    _close_generator(pages)
+        except Exception as exc:
+            if cancel.is_set():  # closing the connector on shutdown makes requests in flight fail
+                log.info("%s: sync cancelled in %s (%s)", account.name, run.stream, type(exc).__name__)
+                return run.outcome(accounts.account_state(self.ctx.engine, account.id), cancelled=True)
+            return self._failed(run, exc)
+        log.info("%s: synced %d pages, %d new, %d known", account.name, run.pages, run.stored, run.duplicates)
+        return self._finish(run, AccountState.OK, "")
+
+    def _store(self, run: _Run, page: Page, stream_pages: int) -> SyncProgress:
+        result = self.writer.call(store_page, self.ctx.engine, run.account.id, page, now=self.ctx.clock.now())
+        run.pages += 1
+        run.stored += result.stored
+        run.duplicates += result.duplicates
+        run.rejected += len(page.rejected)
+        run.conversation_ids |= result.conversation_ids
+        return SyncProgress(
+            account_id=run.account.id,
+            account_name=run.account.name,
+            stream=page.stream,
+            pages=stream_pages,
+            stored=run.stored,
+            duplicates=run.duplicates,
+            rejected=run.rejected,
+            page_stored=result.stored,
+            conversation_ids=tuple(sorted(result.conversation_ids)),
+        )
+
+    def _failed(self, run: _Run, exc: Exception) -> SyncOutcome:
+        """The account state an error leaves behind: for this account alone."""
+        if isinstance(exc, AuthError):
+            return self._fail(run, AccountState.NEEDS_SIGN_IN, exc)
+        if isinstance(exc, RateLimited):
+            return self._fail(run, AccountState.RATE_LIMITED, exc, retry_at=retry_at_from_epoch(exc.retry_at))
+        if isinstance(exc, NetworkError):
+            return self._fail(run, AccountState.OFFLINE, exc)
+        if isinstance(exc, KnownError):
+            return self._fail(run, AccountState.ERROR, exc)
+        # A bug: logged with its traceback, shown as this account's error.
+        log.error("%s: unexpected error while syncing %s", run.account.name, run.stream or "-", exc_info=exc)
+        message = f"Unexpected error while syncing ({type(exc).__name__}: {exc}). Details are in the log file."
+        return self._finish(run, AccountState.ERROR, message)
+
+    def _fail(self, run: _Run, state: AccountState, exc: KnownError, **extra: Any) -> SyncOutcome:
+        log.warning("%s: sync stopped (%s): %s", run.account.name, state.value, exc)
+        return self._finish(run, state, exc.user_message(), **extra)
+
+    def _finish(self, run: _Run, state: AccountState, message: str, *, retry_at: datetime | None = None) -> SyncOutcome:
+        message = REDACTOR.scrub(message)
+        synced_at = self.ctx.clock.now() if state is AccountState.OK else None
+        self.writer.call(
+            accounts.set_account_state,
+            self.ctx.engine,
+            run.account.id,
+            state,
+            message,
+            synced_at=synced_at,
+            rate_limited_until=retry_at,
+        )
+        return run.outcome(state, error=message, retry_at=retry_at)
+
+    def _keep_rotated_secret(self, account: AccountRef, connector: Connector) -> None:
+        try:
+            rotated = connector.new_secret()
+            if rotated:
+                self.ctx.secrets.set(account.id, rotated)
+        except KnownError as exc:
+            # The old credential may now be invalid: say so loudly, the next sync will ask for sign-in.
+            log.error("%s: could not keep the refreshed credential: %s", account.name, exc)
+
+
+def _close_quietly(connector: Connector) -> None:
+    try:
+        connector.close()
+    except Exception:
+        log.warning("closing %r failed", connector, exc_info=True)
+
+
+def _close_generator(pages: Iterator[Page]) -> None:
+    close = getattr(pages, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            log.warning("closing a page iterator failed", exc_info=True)
