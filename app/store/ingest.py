@@ -148,7 +148,7 @@ def _insert_messages(
                     m.direction,  # StrEnum members are str: the driver stores their value
                     m.kind,
                     m.visibility,
-                    int(m.created_at.timestamp() * 1000),
+                    to_millis(m.created_at),
                     m.text,
                     m.html,
                     dumps(list(m.attachments)) if m.attachments else "[]",

@@ -42,6 +42,8 @@ class UtcMillis(TypeDecorator[datetime]):
 
 
 def to_millis(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are not stored; use UTC-aware values")
     return int(moment.timestamp() * 1000)
 
 
