@@ -87,3 +87,18 @@ def test_refresh_at_the_top_shows_the_new_conversations(qtbot, ui_ctx: AppContex
     assert view.verticalScrollBar().value() == 0
     newest = model.summary(0)
     assert newest is not None and newest.account_name == "support"
+
+
+def test_the_view_reads_only_the_blocks_on_screen_even_when_keys_are_typed(qtbot, ui_ctx: AppContext) -> None:
+    fill_inbox(ui_ctx, add_mastodon(ui_ctx), 1000)
+    model = InboxModel(ui_ctx.engine, block_size=100)
+    view = InboxView(model)
+    view.setItemDelegate(ConversationDelegate(ui_ctx.clock.now, lambda: None, view))
+    view.resize(400, 600)
+    show_window(qtbot, view)
+    qtbot.waitUntil(lambda: model.block_loads >= 1)  # the first screenful was painted
+    assert model.block_loads == 1
+    view.scrollToBottom()
+    qtbot.waitUntil(lambda: model.block_loads == 2)
+    qtbot.keyClicks(view, "zebra")  # type-ahead must not scan (and so load) every row
+    assert model.block_loads == 2

@@ -7,12 +7,14 @@ from datetime import timedelta
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from app import APP_ID
 from app.context import AppContext
 from app.domain.models import AccountState, ConversationStatus
 from app.settings import load_preferences
 from app.store import accounts, inbox
 from app.ui.launch import build_main_window
 from app.ui.main_window import MainWindow
+from app.ui.resources import app_icon
 from tests.ui.helpers import StandInSyncController, add_mastodon, add_playbook_entry, fill_inbox, show_window
 
 
@@ -243,3 +245,13 @@ def test_saved_work_offline_choice_holds_at_the_next_start(qtbot, seeded_ctx: Ap
     window = show_window(qtbot, build_main_window(seeded_ctx))
     assert window.action_offline.isChecked() and window.offline_label.isVisible()
     assert seeded_ctx.offline is True
+
+
+def test_the_app_has_its_id_name_and_a_drawn_icon(window: MainWindow) -> None:
+    application = QApplication.instance()
+    assert isinstance(application, QApplication)
+    assert application.desktopFileName() == APP_ID
+    assert application.applicationName() == "Parley"
+    pixmap = app_icon().pixmap(64, 64)
+    assert not pixmap.isNull() and pixmap.toImage().pixelColor(32, 8).alpha() > 0  # the SVG really rendered
+    assert not window.windowIcon().isNull()

@@ -1,14 +1,20 @@
-"""The inbox list view: fixed-height rows, one selected conversation, live refresh that keeps the user's place."""
+"""The inbox view: fixed-height rows, one selected conversation, live refresh that keeps the user's place.
+
+A one-column QTableView rather than a QListView: with a fixed vertical header the table never walks all
+rows, while QListView's layout asks the (Python) model for an index per row on every relayout — measured
+at 200k conversations, seconds instead of milliseconds.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QPoint, Qt, Signal, Slot
-from PySide6.QtWidgets import QAbstractItemView, QFrame, QListView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QFrame, QHeaderView, QTableView, QWidget
 
+from app.ui.delegates.conversation_delegate import ROW_HEIGHT
 from app.ui.models.inbox_model import InboxModel
 
 
-class InboxView(QListView):
+class InboxView(QTableView):
     """Signals: conversation_selected(int) when the current conversation changes to another one."""
 
     conversation_selected = Signal(int)
@@ -16,19 +22,35 @@ class InboxView(QListView):
     def __init__(self, model: InboxModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("inbox")
-        self.setModel(model)
-        self._model = model
         self._current_id: int | None = None
-        self.setUniformItemSizes(True)  # with the delegate's fixed height, layout never asks per row
+        rows = self.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(ROW_HEIGHT)
+        rows.setMinimumSectionSize(ROW_HEIGHT)
+        rows.hide()
+        columns = self.horizontalHeader()
+        columns.setStretchLastSection(True)
+        columns.hide()
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setCornerButtonEnabled(False)
+        self.setTabKeyNavigation(False)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setModel(model)
+        self._model = model
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setMouseTracking(True)
         self.setAccessibleName("Inbox")
         # Selection, not the current index: focusing the list makes row 0 current without the user
         # choosing it, and opening (so marking read) the newest conversation on every start would be wrong.
         self.selectionModel().selectionChanged.connect(self._on_selection_changed)
+
+    def keyboardSearch(self, search: str) -> None:
+        # Type-ahead would match DisplayRole over every row, loading the whole inbox block by block.
+        return
 
     @property
     def current_conversation_id(self) -> int | None:
