@@ -1,0 +1,1 @@
+"""The Qt desktop interface: main window, dialogs, models, delegates and widgets."""

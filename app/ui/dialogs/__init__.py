@@ -1,0 +1,1 @@
+"""Dialogs and overlays opened from the main window."""

@@ -1,0 +1,531 @@
+"""The main window: inbox, thread with composer and playbook in one splitter, menus, status bar, window state.
+
+What runs where: the GUI thread does only fast indexed reads (the inbox id list, blocks of row
+summaries, one conversation's messages, the playbook titles) and single-statement triage writes
+(mark read, set status). Everything that may wait on a network or the keyring runs in the sync
+controller or in worker jobs (see app.ui.workers).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, tzinfo
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import APP_NAME
+from app.context import AppContext
+from app.domain.models import ConversationStatus, Visibility
+from app.errors import KnownError
+from app.store import inbox
+from app.store.playbook import list_entries
+from app.ui.delegates.conversation_delegate import ConversationDelegate
+from app.ui.dialogs.shortcuts_overlay import ShortcutsOverlay
+from app.ui.models.inbox_model import InboxModel
+from app.ui.resources import app_icon
+from app.ui.timefmt import display_zone
+from app.ui.widgets.banner import Banner
+from app.ui.widgets.composer import Composer
+from app.ui.widgets.inbox_view import InboxView
+from app.ui.widgets.playbook_panel import PlaybookPanel
+from app.ui.widgets.sync_status import SyncStatusWidget
+from app.ui.widgets.thread_view import ThreadView
+
+log = logging.getLogger("app.ui.window")
+
+DEFAULT_SIZE = (1280, 800)
+DEFAULT_SPLIT = [380, 620, 280]
+_PANE_KEYS = ("panes/inbox", "panes/thread", "panes/playbook")
+_EXTRA_KEYS = [
+    ("Move through the inbox", "↑ / ↓"),
+    ("Insert the chosen playbook answer", "Enter"),
+    ("Close this overlay", "Esc"),
+]
+
+
+def _int_list(value: object) -> list[int]:
+    """A list of ints from QSettings (an INI file gives strings back), or [] when it is not one."""
+    items = value if isinstance(value, list) else [value] if value is not None else []
+    try:
+        return [int(str(item)) for item in items]
+    except ValueError:
+        return []
+
+
+class MainWindow(QMainWindow):
+    """Signals: offline_changed(bool); reply_send_requested(int, str); reply_review_requested(int, str).
+
+    `sync_controller` is optional (None: no sync in this session). When given it must offer the signals
+    account_progressed, account_synced, account_failed, messages_stored(list[int]), states_changed and
+    the method sync_now(account_id=None).
+    """
+
+    offline_changed = Signal(bool)
+    reply_send_requested = Signal(int, str)
+    reply_review_requested = Signal(int, str)
+
+    def __init__(self, ctx: AppContext, sync_controller: Any | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.sync_controller = sync_controller
+        self.setWindowTitle(APP_NAME + (" — demo" if ctx.demo else ""))
+        self.setWindowIcon(app_icon())
+        self.setObjectName("mainWindow")
+
+        self.inbox_model = InboxModel(ctx.engine, parent=self)
+        self.inbox_view = InboxView(self.inbox_model)
+        self.inbox_view.setItemDelegate(ConversationDelegate(self.now, self.zone, self.inbox_view))
+        self.inbox_title = QLabel("Inbox")
+        self.inbox_title.setObjectName("paneTitle")
+        self.inbox_pane = self._pane("inboxPane", self.inbox_title, self.inbox_view)
+
+        self.thread_view = ThreadView(self.now, self.zone)
+        self.composer = Composer()
+        self.thread_pane = self._pane("threadPane", self.thread_view, self.composer)
+
+        self.playbook = PlaybookPanel()
+        self.playbook.setObjectName("playbookPane")
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("panes")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        for index, (pane, minimum) in enumerate(
+            ((self.inbox_pane, 260), (self.thread_pane, 300), (self.playbook, 180))
+        ):
+            pane.setMinimumWidth(minimum)
+            self.splitter.addWidget(pane)
+            self.splitter.setStretchFactor(index, 1 if pane is self.thread_pane else 0)
+
+        self.banner = Banner()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+        self.sync_status = SyncStatusWidget(ctx.engine, self.now, self.zone)
+        self.offline_label = QLabel("Working offline")
+        self.offline_label.setStyleSheet("color: #A35200; font-weight: 600;")
+        self.keyring_label = QLabel("Keyring unavailable")
+        self.keyring_label.setStyleSheet("color: #C92A2A; font-weight: 600;")
+        self.keyring_label.hide()
+        self.counts_label = QLabel()
+        self.counts_label.setObjectName("counts")
+        self.statusBar().addWidget(self.sync_status, 1)
+        self.statusBar().addPermanentWidget(self.keyring_label)
+        self.statusBar().addPermanentWidget(self.offline_label)
+        self.statusBar().addPermanentWidget(self.counts_label)
+        self.statusBar().setSizeGripEnabled(False)
+
+        self._panes: list[QWidget] = [self.inbox_pane, self.thread_pane, self.playbook]
+        self._pane_widths: dict[int, int] = dict(enumerate(DEFAULT_SPLIT))
+        self.overlay = ShortcutsOverlay(self)
+        self._build_actions()
+        self._pane_actions = [self.action_show_inbox, self.action_show_thread, self.action_show_playbook]
+        self._build_menus()
+        self.overlay.set_sections(self.shortcut_sections())
+
+        self.inbox_view.conversation_selected.connect(self._on_inbox_conversation_selected)
+        self.composer.send_requested.connect(self.reply_send_requested)
+        self.composer.review_requested.connect(self.reply_review_requested)
+        self.playbook.entry_chosen.connect(self.composer.insert_text)
+        self._connect_controller(sync_controller)
+
+        self.playbook.set_entries(list_entries(ctx.engine))
+        self._set_offline_label(self.action_offline.isChecked())
+        self._update_counts()
+        self.restore_window_state()
+
+    # --- time ----------------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.ctx.clock.now()
+
+    def zone(self) -> tzinfo | None:
+        return display_zone(self.ctx.preferences.display_time_zone)
+
+    # --- construction --------------------------------------------------------------------------------
+    @staticmethod
+    def _pane(name: str, *children: QWidget) -> QFrame:
+        pane = QFrame()
+        pane.setObjectName("pane")
+        pane.setAccessibleName(name)
+        layout = QVBoxLayout(pane)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        for child in children:
+            layout.addWidget(child, 1 if not isinstance(child, (QLabel, Composer)) else 0)
+        return pane
+
+    def _action(self, text: str, keys: str | list[str], slot: Any, *, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        sequences = [QKeySequence(k) for k in ([keys] if isinstance(keys, str) else keys)]
+        action.setShortcuts(sequences)
+        action.setShortcutVisibleInContextMenu(True)
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)  # shortcuts work while the menu bar is hidden or a pane has focus
+        return action
+
+    def _build_actions(self) -> None:
+        offline = self.ctx.offline or self.ctx.preferences.work_offline
+        self.ctx.offline = offline  # the saved "Work offline" choice holds for this session too
+        self.action_offline = self._action("Work &offline", "Ctrl+Shift+O", self.set_offline, checkable=True)
+        self.action_offline.blockSignals(True)
+        self.action_offline.setChecked(offline)
+        self.action_offline.blockSignals(False)
+        self.action_settings = self._action("&Settings…", "Ctrl+,", self.open_settings)
+        self.action_quit = self._action("&Quit", "Ctrl+Q", self.close)
+
+        self.action_show_inbox = self._action("&Inbox pane", "Ctrl+1", self._on_toggle_inbox, checkable=True)
+        self.action_show_thread = self._action("&Conversation pane", "Ctrl+2", self._on_toggle_thread, checkable=True)
+        self.action_show_playbook = self._action("&Playbook pane", "Ctrl+3", self._on_toggle_playbook, checkable=True)
+        for action in (self.action_show_inbox, self.action_show_thread, self.action_show_playbook):
+            action.blockSignals(True)
+            action.setChecked(True)
+            action.blockSignals(False)
+        self.action_find_playbook = self._action("&Find in playbook", "Ctrl+K", self.focus_playbook_search)
+        self.action_shortcuts = self._action(
+            "&Keyboard shortcuts", ["?", "Shift+?", "F1"], self.toggle_shortcuts
+        )  # "Shift+?" too: some keymaps report the shift that typing "?" needs
+
+        self.action_next = self._action("&Next conversation", "Alt+Down", lambda: self._step_conversation(1))
+        self.action_previous = self._action("&Previous conversation", "Alt+Up", lambda: self._step_conversation(-1))
+        self.action_reply = self._action("&Reply", "Ctrl+R", self.focus_composer)
+        self.action_send = self._action("&Send reply", "Ctrl+Return", self.composer.request_send)
+        self.action_review = self._action("&Queue reply for review", "Ctrl+Shift+Return", self.composer.request_review)
+        self.action_mark_read = self._action("&Mark as read", "Ctrl+M", self.mark_current_read)
+        self.action_mark_unread = self._action("Mark as &unread", "Ctrl+Shift+M", lambda: None)
+        self.action_mark_unread.setEnabled(False)  # needs a store write the inbox module does not offer yet
+        self.action_pending = self._action(
+            "Mark as &pending", "Ctrl+Shift+P", lambda: self.set_current_status(ConversationStatus.PENDING)
+        )
+        self.action_close_conversation = self._action(
+            "&Close conversation", "Ctrl+E", lambda: self.set_current_status(ConversationStatus.CLOSED)
+        )
+        self.action_reopen = self._action(
+            "Re&open conversation", "Ctrl+Shift+E", lambda: self.set_current_status(ConversationStatus.OPEN)
+        )
+
+        self.action_accounts = self._action("&Accounts…", "Ctrl+Shift+A", self.open_accounts)
+        self.action_sync_now = self._action("&Sync now", "F5", self.sync_now)
+        self.action_about = self._action(f"&About {APP_NAME}", "Shift+F1", self.open_about)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self._add_menu(bar.addMenu("&File"), [self.action_offline, None, self.action_settings, None, self.action_quit])
+        self._add_menu(
+            bar.addMenu("&View"),
+            [
+                self.action_show_inbox,
+                self.action_show_thread,
+                self.action_show_playbook,
+                None,
+                self.action_find_playbook,
+                None,
+                self.action_shortcuts,
+            ],
+        )
+        self._add_menu(
+            bar.addMenu("&Conversation"),
+            [
+                self.action_next,
+                self.action_previous,
+                None,
+                self.action_reply,
+                self.action_send,
+                self.action_review,
+                None,
+                self.action_mark_read,
+                self.action_mark_unread,
+                self.action_pending,
+                self.action_close_conversation,
+                self.action_reopen,
+            ],
+        )
+        self._add_menu(bar.addMenu("&Accounts"), [self.action_accounts, self.action_sync_now])
+        self._add_menu(bar.addMenu("&Help"), [self.action_shortcuts, None, self.action_about])
+
+    @staticmethod
+    def _add_menu(menu: QMenu, actions: list[QAction | None]) -> None:
+        for action in actions:
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
+
+    def shortcut_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Every menu's actions with their keys, as the overlay lists them."""
+        sections: list[tuple[str, list[tuple[str, str]]]] = []
+        seen: set[int] = set()
+        for menu_action in self.menuBar().actions():
+            menu = menu_action.menu()
+            if not isinstance(menu, QMenu):
+                continue
+            entries = []
+            for action in menu.actions():
+                if action.isSeparator() or id(action) in seen or not action.shortcuts():
+                    continue
+                seen.add(id(action))
+                names = [s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts()]
+                keys = " or ".join(n for n in names if n.removeprefix("Shift+") == n or n[6:] not in names)
+                entries.append((action.text().replace("&", ""), keys))
+            if entries:
+                sections.append((menu_action.text().replace("&", ""), entries))
+        sections.append(("Anywhere", list(_EXTRA_KEYS)))
+        return sections
+
+    def _connect_controller(self, controller: Any | None) -> None:
+        if controller is None:
+            return
+        controller.account_progressed.connect(self.sync_status.on_progressed)
+        controller.account_synced.connect(self.sync_status.on_finished)
+        controller.account_failed.connect(self.sync_status.on_finished)
+        controller.states_changed.connect(self.sync_status.reload_accounts)
+        controller.messages_stored.connect(self._on_controller_messages_stored)
+
+    # --- conversation --------------------------------------------------------------------------------
+    @Slot(int)
+    def _on_inbox_conversation_selected(self, conversation_id: int) -> None:
+        self.show_conversation(conversation_id)
+        summary = self._current_summary()
+        if summary is not None and summary.unread_count:
+            inbox.mark_read(self.ctx.engine, [conversation_id])
+            self.inbox_model.reload_conversations([conversation_id])
+
+    def show_conversation(self, conversation_id: int) -> None:
+        summary = self._current_summary()
+        if summary is None or summary.id != conversation_id:
+            self.thread_view.clear()
+            self.composer.clear_conversation()
+            return
+        self.thread_view.show_thread(summary, inbox.thread(self.ctx.engine, conversation_id))
+        _account, _key, visibility = inbox.conversation_key(self.ctx.engine, conversation_id)
+        self.composer.set_conversation(conversation_id, summary.platform, summary.kind, Visibility(visibility))
+
+    def _current_summary(self) -> Any:
+        conversation_id = self.inbox_view.current_conversation_id
+        if conversation_id is None:
+            return None
+        row = self.inbox_model.row_of(conversation_id)
+        return None if row is None else self.inbox_model.summary(row)
+
+    @Slot()
+    def mark_current_read(self) -> None:
+        conversation_id = self._require_conversation()
+        if conversation_id is not None:
+            inbox.mark_read(self.ctx.engine, [conversation_id])
+            self.inbox_model.reload_conversations([conversation_id])
+
+    def set_current_status(self, status: ConversationStatus) -> None:
+        conversation_id = self._require_conversation()
+        if conversation_id is None:
+            return
+        inbox.set_status(self.ctx.engine, [conversation_id], status)
+        self.inbox_model.reload_conversations([conversation_id])
+        self.show_conversation(conversation_id)
+        self.statusBar().showMessage(f"Conversation marked {status.value}.", 4000)
+
+    def _require_conversation(self) -> int | None:
+        conversation_id = self.inbox_view.current_conversation_id
+        if conversation_id is None:
+            self.statusBar().showMessage("Select a conversation first.", 4000)
+        return conversation_id
+
+    def _step_conversation(self, step: int) -> None:
+        current = self.inbox_view.currentIndex()
+        row = current.row() + step if current.isValid() else 0
+        if 0 <= row < self.inbox_model.rowCount():
+            self.inbox_view.setCurrentIndex(self.inbox_model.index(row, 0))
+
+    @Slot()
+    def focus_composer(self) -> None:
+        if self.composer.editor.isEnabled():
+            self.composer.editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    @Slot()
+    def focus_playbook_search(self) -> None:
+        if not self.playbook.isVisible():
+            self.action_show_playbook.setChecked(True)
+        self.playbook.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.playbook.search.selectAll()
+
+    @Slot(list)
+    def _on_controller_messages_stored(self, conversation_ids: list[int]) -> None:
+        self.inbox_view.refresh_keeping_place()
+        self._update_counts()
+        current = self.inbox_view.current_conversation_id
+        if current is not None and current in set(conversation_ids):
+            self.show_conversation(current)
+
+    def _update_counts(self) -> None:
+        conversations = self.inbox_model.rowCount()
+        messages = inbox.message_count(self.ctx.engine)
+        self.counts_label.setText(f"{conversations:,} conversations · {messages:,} messages")
+        self.inbox_title.setText(f"Inbox  <span style='color:#9AA1B2; font-weight:400'>{conversations:,}</span>")
+
+    # --- menus ---------------------------------------------------------------------------------------
+    @Slot(bool)
+    def set_offline(self, offline: bool) -> None:
+        self.ctx.preferences.work_offline = offline
+        self.ctx.offline = offline
+        try:
+            self.ctx.save_preferences()
+        except OSError as exc:
+            log.warning("could not save the offline preference: %s", exc)
+            self.statusBar().showMessage(f"Could not save the setting: {exc.strerror or exc}", 6000)
+        self._set_offline_label(offline)
+        self.offline_changed.emit(offline)
+
+    def _set_offline_label(self, offline: bool) -> None:
+        self.offline_label.setVisible(offline)
+
+    @Slot()
+    def sync_now(self) -> None:
+        if self.action_offline.isChecked():
+            self.statusBar().showMessage("Working offline: turn off File › Work offline to sync.", 5000)
+        elif self.sync_controller is None:
+            self.statusBar().showMessage("Sync is not running in this session.", 5000)
+        else:
+            self.sync_controller.sync_now()
+            self.statusBar().showMessage("Checking every account for new messages…", 3000)
+
+    @Slot()
+    def toggle_shortcuts(self) -> None:
+        if self.overlay.isVisible():
+            self.overlay.hide()
+        else:
+            self.overlay.open_over_parent()
+
+    @Slot()
+    def open_settings(self) -> None:
+        from app.ui.dialogs.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.preferences_saved.connect(self._on_settings_preferences_saved)
+        dialog.open()
+
+    @Slot()
+    def _on_settings_preferences_saved(self) -> None:
+        self.inbox_view.viewport().update()
+        self.sync_status.reload_accounts()
+        self.show_conversation(self.inbox_view.current_conversation_id or -1)
+
+    @Slot()
+    def open_about(self) -> None:
+        from app.ui.dialogs.about_dialog import AboutDialog
+
+        dialog = AboutDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    @Slot()
+    def open_accounts(self) -> None:
+        from app.ui.dialogs.accounts_dialog import AccountsDialog
+
+        dialog = AccountsDialog(self.ctx, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self.sync_status.reload_accounts)
+        dialog.open()
+
+    @Slot(bool)
+    def _on_toggle_inbox(self, shown: bool) -> None:
+        self._set_pane_visible(self.inbox_pane, shown)
+
+    @Slot(bool)
+    def _on_toggle_thread(self, shown: bool) -> None:
+        self._set_pane_visible(self.thread_pane, shown)
+
+    @Slot(bool)
+    def _on_toggle_playbook(self, shown: bool) -> None:
+        self._set_pane_visible(self.playbook, shown)
+
+    # --- warnings ------------------------------------------------------------------------------------
+    def show_keyring_warning(self, error: KnownError) -> None:
+        """The keyring is missing: syncing and signing in cannot work, the cached inbox still can."""
+        self.banner.show_message(
+            "Accounts cannot sync: no OS keyring is available.",
+            f"{error} Cached conversations stay readable. {error.hint}",
+        )
+        self.keyring_label.setToolTip(error.user_message())
+        self.keyring_label.show()
+        self.statusBar().showMessage("Keyring unavailable: working from cached data only.", 10000)
+
+    # --- window state --------------------------------------------------------------------------------
+    def _window_settings(self) -> QSettings:
+        # An INI file in the profile: never the registry or a global location, so profiles stay apart.
+        return QSettings(str(self.ctx.paths.window_state_file), QSettings.Format.IniFormat)
+
+    def restore_window_state(self) -> None:
+        settings = self._window_settings()
+        geometry = settings.value("window/geometry")
+        if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
+            self.resize(*DEFAULT_SIZE)
+        state = settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        widths = _int_list(settings.value("window/paneWidths"))
+        if len(widths) != len(self._panes):
+            widths = list(DEFAULT_SPLIT)
+        self.splitter.setSizes(widths)
+        self._pane_widths = dict(enumerate(widths))
+        for key, action in zip(_PANE_KEYS, self._pane_actions, strict=True):
+            action.setChecked(str(settings.value(key, "true")).lower() != "false")
+
+    def save_window_state(self) -> None:
+        settings = self._window_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        settings.setValue("window/paneWidths", [str(width) for width in self.pane_widths()])
+        for key, action in zip(_PANE_KEYS, self._pane_actions, strict=True):
+            settings.setValue(key, "true" if action.isChecked() else "false")
+        settings.sync()
+        if settings.status() != QSettings.Status.NoError:
+            log.warning("could not save the window state to %s", self.ctx.paths.window_state_file)
+
+    def pane_widths(self) -> list[int]:
+        """Each pane's width; a hidden pane keeps the width it had when it was shown."""
+        sizes = self.splitter.sizes()
+        return [
+            sizes[i] if pane.isVisible() else self._pane_widths.get(i, DEFAULT_SPLIT[i])
+            for i, pane in enumerate(self._panes)
+        ]
+
+    def _set_pane_visible(self, pane: QWidget, shown: bool) -> None:
+        index = self._panes.index(pane)
+        if not shown:
+            if not pane.isHidden():
+                if self.isVisible():
+                    self._pane_widths[index] = self.splitter.sizes()[index]
+                pane.hide()
+            return
+        if not pane.isHidden():
+            return
+        sizes = self.splitter.sizes()
+        pane.show()
+        if not self.isVisible():
+            return
+        # The widest other pane gives the shown pane its old width back.
+        want = self._pane_widths.get(index, DEFAULT_SPLIT[index])
+        donor = max((i for i in range(len(sizes)) if i != index), key=lambda i: sizes[i])
+        sizes[donor] = max(self._panes[donor].minimumWidth(), sizes[donor] - want - self.splitter.handleWidth())
+        sizes[index] = want
+        self.splitter.setSizes(sizes)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_window_state()
+        super().closeEvent(event)

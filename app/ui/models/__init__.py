@@ -1,0 +1,1 @@
+"""Qt item models over the store: lazy, block-cached, fed by fast SQL."""

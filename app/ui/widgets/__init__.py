@@ -1,0 +1,1 @@
+"""Reusable panes and controls of the main window."""

@@ -1,0 +1,163 @@
+"""The reply composer: text, a live count against the platform's limit, the reply's visibility, send buttons."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+from app.domain.models import MessageKind, Platform, Visibility
+from app.errors import PlatformError
+from app.ui import theme
+
+log = logging.getLogger("app.ui.composer")
+
+DEFAULT_LIMIT = 500
+
+_VISIBILITY_TEXT = {
+    Visibility.DIRECT: "Direct reply: only the people in this conversation see it",
+    Visibility.PRIVATE: "Followers-only reply",
+    Visibility.UNLISTED: "Unlisted public reply",
+    Visibility.PUBLIC: "Public reply: everyone can see it",
+}
+
+
+def reply_limit(platform: Platform) -> int:
+    """The platform connector's reply limit; 500 when no connector for it is installed."""
+    from app.platforms.registry import connector_class
+
+    try:
+        return int(connector_class(platform).max_reply_length)
+    except (PlatformError, ImportError) as exc:
+        log.debug("no connector limit for %s (%s); using %s", platform.value, exc, DEFAULT_LIMIT)
+        return DEFAULT_LIMIT
+
+
+def reply_visibility_text(platform: Platform, kind: MessageKind, visibility: Visibility) -> str:
+    if platform is Platform.MATRIX:
+        if kind is MessageKind.DM:
+            return "Direct message: only the people in this room see it"
+        return "Message in the room: everyone in it sees it"
+    if kind is MessageKind.DM:
+        return _VISIBILITY_TEXT[Visibility.DIRECT]
+    return _VISIBILITY_TEXT.get(visibility, visibility.value)
+
+
+class Composer(QFrame):
+    """Signals: send_requested(conversation_id, text), review_requested(conversation_id, text)."""
+
+    send_requested = Signal(int, str)
+    review_requested = Signal(int, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composer")
+        self._conversation_id: int | None = None
+        self._drafts: dict[int, str] = {}
+        self._limit = DEFAULT_LIMIT
+        self.editor = QPlainTextEdit()
+        self.editor.setObjectName("composerEdit")
+        self.editor.setPlaceholderText("Select a conversation to reply")
+        self.editor.setAccessibleName("Reply")
+        self.editor.setTabChangesFocus(True)
+        self.editor.setFixedHeight(92)
+        self.visibility_label = QLabel()
+        self.visibility_label.setObjectName("visibility")
+        self.counter = QLabel()
+        self.counter.setObjectName("counter")
+        self.review_button = QPushButton("Queue for review")
+        self.review_button.setToolTip("Put the reply in the review queue (Ctrl+Shift+Return)")
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("primary")
+        self.send_button.setToolTip("Send the reply (Ctrl+Return)")
+
+        footer = QHBoxLayout()
+        footer.setContentsMargins(0, 0, 0, 0)
+        footer.addWidget(self.visibility_label, 1)
+        footer.addWidget(self.counter)
+        footer.addSpacing(8)
+        footer.addWidget(self.review_button)
+        footer.addWidget(self.send_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(8)
+        layout.addWidget(self.editor)
+        layout.addLayout(footer)
+
+        self.editor.textChanged.connect(self._on_editor_text_changed)
+        self.send_button.clicked.connect(self.request_send)
+        self.review_button.clicked.connect(self.request_review)
+        self.clear_conversation()
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    def set_conversation(
+        self, conversation_id: int, platform: Platform, kind: MessageKind, visibility: Visibility
+    ) -> None:
+        if conversation_id != self._conversation_id:
+            self._keep_draft()
+            self.editor.setPlainText(self._drafts.pop(conversation_id, ""))
+        self._conversation_id = conversation_id
+        self._limit = reply_limit(platform)
+        self.editor.setEnabled(True)
+        self.editor.setPlaceholderText("Write a reply…")
+        self.visibility_label.setText(reply_visibility_text(platform, kind, visibility))
+        self._update_state()
+
+    def clear_conversation(self) -> None:
+        self._keep_draft()
+        self._conversation_id = None
+        self.editor.clear()
+        self.editor.setEnabled(False)
+        self.editor.setPlaceholderText("Select a conversation to reply")
+        self.visibility_label.setText("")
+        self._update_state()
+
+    def draft_for(self, conversation_id: int) -> str:
+        """The unsent text of a conversation (kept in memory while another one is open)."""
+        if conversation_id == self._conversation_id:
+            return self.editor.toPlainText()
+        return self._drafts.get(conversation_id, "")
+
+    def _keep_draft(self) -> None:
+        if self._conversation_id is not None and self.editor.toPlainText():
+            self._drafts[self._conversation_id] = self.editor.toPlainText()
+
+    def insert_text(self, text: str) -> None:
+        if self._conversation_id is None:
+            return
+        self.editor.insertPlainText(text)
+        self.editor.setFocus()
+
+    def can_send(self) -> bool:
+        length = len(self.editor.toPlainText())
+        text = self.editor.toPlainText().strip()
+        return self._conversation_id is not None and bool(text) and length <= self._limit
+
+    @Slot()
+    def request_send(self) -> None:
+        if self.can_send() and self._conversation_id is not None:
+            self.send_requested.emit(self._conversation_id, self.editor.toPlainText())
+
+    @Slot()
+    def request_review(self) -> None:
+        if self.can_send() and self._conversation_id is not None:
+            self.review_requested.emit(self._conversation_id, self.editor.toPlainText())
+
+    @Slot()
+    def _on_editor_text_changed(self) -> None:
+        self._update_state()
+
+    def _update_state(self) -> None:
+        length = len(self.editor.toPlainText())
+        over = length > self._limit
+        self.counter.setText(f"{length} / {self._limit}")
+        colour = theme.DANGER if over else theme.TEXT_MUTED
+        self.counter.setStyleSheet(f"color: {colour.name()};{' font-weight: 600;' if over else ''}")
+        self.counter.setToolTip(f"{length - self._limit} characters over the limit" if over else "")
+        enabled = self.can_send()
+        self.send_button.setEnabled(enabled)
+        self.review_button.setEnabled(enabled)
