@@ -12,6 +12,7 @@ from app.paths import ProfilePaths, ensure_writable
 from app.secrets import SecretStore
 from app.settings import Preferences, load_preferences, save_preferences
 from app.store.database import open_store
+from app.store.profile import profile_id
 
 
 @dataclass
@@ -47,7 +48,7 @@ def open_context(
     return AppContext(
         paths=paths,
         engine=engine,
-        secrets=secrets or SecretStore(),
+        secrets=secrets or SecretStore(profile_id=profile_id(engine)),
         preferences=load_preferences(paths.settings_file),
         clock=clock or SystemClock(),
         demo=demo,

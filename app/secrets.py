@@ -22,10 +22,18 @@ _NO_BACKEND_HINT = (
 
 
 class SecretStore:
-    """Reads and writes one secret per account, under the app id as service name."""
+    """Reads and writes one secret per account, under the app id as service name.
 
-    def __init__(self, service: str = APP_ID) -> None:
+    Entries are named "<profile id>/<account id>": account ids restart at 1 in every profile (the demo
+    profile, a second workspace), and without the profile's own id they would share one entry.
+    """
+
+    def __init__(self, service: str = APP_ID, *, profile_id: str = "") -> None:
         self.service = service
+        self.profile_id = profile_id
+
+    def entry_name(self, account_id: int | str) -> str:
+        return f"{self.profile_id}/{account_id}" if self.profile_id else str(account_id)
 
     def check_available(self) -> None:
         backend = keyring.get_keyring()
@@ -34,10 +42,10 @@ class SecretStore:
 
     def set(self, account_id: int | str, secret: str) -> None:
         REDACTOR.remember(secret)
-        self._call("store the credentials", keyring.set_password, self.service, str(account_id), secret)
+        self._call("store the credentials", keyring.set_password, self.service, self.entry_name(account_id), secret)
 
     def get(self, account_id: int | str) -> str | None:
-        value = self._call("read the credentials", keyring.get_password, self.service, str(account_id))
+        value = self._call("read the credentials", keyring.get_password, self.service, self.entry_name(account_id))
         if not isinstance(value, str):
             return None
         REDACTOR.remember(value)
@@ -45,7 +53,7 @@ class SecretStore:
 
     def delete(self, account_id: int | str) -> None:
         try:
-            self._call("remove the credentials", keyring.delete_password, self.service, str(account_id))
+            self._call("remove the credentials", keyring.delete_password, self.service, self.entry_name(account_id))
         except SecretStoreUnavailable as exc:
             if isinstance(exc.__cause__, keyring.errors.PasswordDeleteError):
                 return  # already gone: removing an account must not fail on a missing entry

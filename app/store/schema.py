@@ -250,3 +250,11 @@ notes = Table(
     Column("created_at", UtcMillis, nullable=False),
     Index("ix_notes_conversation", "conversation_id", "created_at"),
 )
+
+
+profile_settings = Table(
+    "profile_settings",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
