@@ -29,3 +29,14 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment
+
+
+# Platform timestamps outside these bounds are broken or hostile; refusing them keeps every later piece of
+# time arithmetic (due times, "in 3 h", epoch milliseconds) away from datetime's year-1 and year-9999 edges.
+PLAUSIBLE_FROM = datetime(1970, 1, 1, tzinfo=UTC)
+PLAUSIBLE_UNTIL = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def is_plausible(moment: datetime) -> bool:
+    """Whether a timestamp from a platform can be a real message's time."""
+    return PLAUSIBLE_FROM <= moment < PLAUSIBLE_UNTIL

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from app.errors import AuthError, NetworkError, NotFound, PlatformError, RateLim
 log = logging.getLogger("app.platforms.http")
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 RETRY_AFTER_MAX = 10.0  # seconds a read retry may wait on a 503's Retry-After
 
 
@@ -144,18 +146,50 @@ def raise_for_status(response: requests.Response, *, what: str) -> None:
 
 
 def json_body(response: requests.Response, *, what: str) -> Any:
+    """The decoded body; text in it is always valid Unicode, whatever escapes the platform sent."""
     try:
-        return response.json()
-    except ValueError:
+        body = response.json()
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder can follow
         raise PlatformError(
             f"{what}: the platform sent a response that is not valid JSON.", status=response.status_code
         ) from None
+    # JSON can escape a UTF-16 surrogate on its own ("\ud800"); such a string is not text that SQLite,
+    # Qt or the HTML sanitiser accept, so one hostile field would fail the whole page.
+    if _SURROGATE_ESCAPE.search(response.content):
+        body = without_lone_surrogates(body)
+    return body
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """`value` (decoded JSON) with every lone surrogate in its strings and keys replaced by U+FFFD."""
+    holder = [value]
+    pending: list[tuple[Any, Any]] = [(holder, 0)]
+    while pending:  # a loop, not recursion: the value may be nested as deep as the decoder allowed
+        container, key = pending.pop()
+        item = container[key]
+        if isinstance(item, str):
+            container[key] = _valid_text(item)
+        elif isinstance(item, list):
+            pending.extend((item, index) for index in range(len(item)))
+        elif isinstance(item, dict):
+            cleaned = {_valid_text(name): child for name, child in item.items()}
+            container[key] = cleaned
+            pending.extend((cleaned, name) for name in cleaned)
+    return holder[0]
+
+
+def _valid_text(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def _error_detail(response: requests.Response) -> str:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return response.reason or f"HTTP {response.status_code}"
     if isinstance(body, dict):
         for key in ("error_description", "error", "message", "errcode", "detail"):

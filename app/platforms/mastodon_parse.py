@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from app.domain.clock import is_plausible
 from app.domain.html import html_to_text, sanitize_html
 from app.domain.models import (
     Direction,
@@ -69,11 +70,16 @@ def parse_timestamp(value: Any, *, item_id: str, field: str = "created_at") -> d
         raise UnreadableItem(item_id, f"{field} is {_type_name(value)}, not a timestamp")
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)  # Mastodon always sends UTC; a bare time is read as UTC too
+        moment = moment.astimezone(UTC)
     except ValueError:
         raise UnreadableItem(item_id, f"{field} {value[:40]!r} is not an ISO 8601 timestamp") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # Mastodon always sends UTC; a bare time is read as UTC too
-    return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-12:00 parses, but lies past the last moment datetime can hold
+        raise UnreadableItem(item_id, f"{field} {value[:40]!r} is out of range") from None
+    if not is_plausible(moment):
+        raise UnreadableItem(item_id, f"{field} {value[:40]!r} is not a plausible time for a message")
+    return moment
 
 
 def parse_account(account: Any, *, item_id: str) -> Identity:

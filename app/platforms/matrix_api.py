@@ -64,7 +64,7 @@ def check(response: requests.Response, *, what: str, signing_in: bool = False) -
 def _matrix_error(response: requests.Response) -> tuple[str, str, float | None]:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return "", "", None
     if not isinstance(body, dict):
         return "", "", None

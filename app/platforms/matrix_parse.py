@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from app.domain.clock import is_plausible
 from app.domain.html import html_to_text, sanitize_html, text_to_html
 from app.domain.models import Direction, FetchedMessage, Identity, MessageKind, Visibility
 
@@ -100,9 +101,12 @@ def timestamp(milliseconds: Any) -> datetime:
     if isinstance(milliseconds, bool) or not isinstance(milliseconds, int | float):
         raise Unreadable("no origin_server_ts")
     try:
-        return datetime.fromtimestamp(milliseconds / 1000, UTC)
+        moment = datetime.fromtimestamp(milliseconds / 1000, UTC)
     except (OverflowError, OSError, ValueError):
         raise Unreadable("origin_server_ts out of range") from None
+    if not is_plausible(moment):
+        raise Unreadable("origin_server_ts is not a plausible time for a message")
+    return moment
 
 
 def mentions_me(content: dict[str, Any], text: str, room: RoomView) -> bool:

@@ -7,13 +7,14 @@ import json
 import logging
 import operator
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.dialects import sqlite
 
+from app.domain.html import text_to_html
 from app.domain.models import (
     ConversationStatus,
     Direction,
@@ -29,6 +30,10 @@ from app.store.schema import contacts, conversations, messages, sync_cursors, sy
 log = logging.getLogger("app.store.ingest")
 
 SNIPPET_LENGTH = 160
+# No platform allows messages near these sizes (Mastodon 500 characters, Matrix events 64 KB); a body
+# beyond them is hostile or broken, and storing it whole would bloat the cache and freeze the thread view.
+MAX_BODY_CHARS = 50_000
+MAX_RAW_CHARS = 200_000
 _CHRONOLOGICAL = operator.attrgetter("created_at", "platform_message_id")
 
 
@@ -92,6 +97,7 @@ def store_messages(connection: Connection, account_id: int, fetched: Iterable[Fe
     result.duplicates = len(unique) - len(fresh)
     if not fresh:
         return result
+    fresh = [_bounded(message) for message in fresh]
 
     contact_ids = _ensure_contacts(connection, account_id, fresh)
     conversation_of = _resolve_conversations(connection, account_id, fresh, contact_ids)
@@ -152,7 +158,7 @@ def _insert_messages(
                     m.text,
                     m.html,
                     dumps(list(m.attachments)) if m.attachments else "[]",
-                    dumps(m.raw),
+                    _raw_json(m.raw),
                 )
                 for m in fresh
             ],
@@ -177,7 +183,7 @@ def _insert_messages(
                     m.text,
                     m.html,
                     list(m.attachments),
-                    m.raw,
+                    json.loads(_raw_json(m.raw)),
                 ),
                 strict=True,
             )
@@ -188,6 +194,30 @@ def _insert_messages(
         index_elements=[messages.c.account_id, messages.c.platform_message_id]
     )
     connection.execute(statement, rows)
+
+
+def _bounded(message: FetchedMessage) -> FetchedMessage:
+    """The message with a body too large to be real cut to MAX_BODY_CHARS, saying so in the text."""
+    if len(message.text) <= MAX_BODY_CHARS and len(message.html) <= MAX_BODY_CHARS:
+        return message
+    log.warning(
+        "message %s: body of %d characters cut to %d", message.platform_message_id, len(message.text), MAX_BODY_CHARS
+    )
+    text = message.text
+    if len(text) > MAX_BODY_CHARS:
+        text = f"{text[:MAX_BODY_CHARS]}\n[Parley kept the first {MAX_BODY_CHARS:,} of {len(text):,} characters.]"
+    return replace(message, text=text, html=text_to_html(text) if len(message.html) > MAX_BODY_CHARS else message.html)
+
+
+def _raw_json(raw: dict[str, Any]) -> str:
+    """The platform's payload as stored: replaced by a note when it is too large or too deep to keep."""
+    try:
+        dumped = json.dumps(raw)
+    except (ValueError, TypeError, RecursionError) as exc:
+        return json.dumps({"parley_dropped": f"payload not storable ({type(exc).__name__})"})
+    if len(dumped) > MAX_RAW_CHARS:
+        return json.dumps({"parley_dropped": f"payload of {len(dumped):,} characters"})
+    return dumped
 
 
 def _existing_message_ids(connection: Connection, account_id: int, platform_ids: list[str]) -> set[str]:
