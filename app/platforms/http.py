@@ -64,9 +64,41 @@ def make_session(*, retries: int = 3, backoff: float = 0.5) -> requests.Session:
 def request(
     session: requests.Session, method: str, url: str, *, timeout: Any = DEFAULT_TIMEOUT, **kwargs: Any
 ) -> requests.Response:
-    """Send a request; transport failures become NetworkError naming only the host (a query may hold a token)."""
+    """Send a request; transport failures become NetworkError naming only the host (a query may hold a token).
+
+    urllib3 retries a read only until the headers arrive; a connection that breaks off in the body of
+    the answer is retried here, with the session's own retry budget and backoff, for reads alone.
+    """
+    policy = _retry_policy(session, url)
+    broken = 0
+    while True:
+        try:
+            return _send(session, method, url, timeout=timeout, **kwargs)
+        except _BrokenBody:
+            if method.upper() not in ("GET", "HEAD") or policy is None or broken >= (policy.read or 0):
+                raise NetworkError(
+                    f"The connection to {_where(url)} broke off before the answer was complete."
+                ) from None
+            broken += 1
+            delay = min(policy.backoff_max, policy.backoff_factor * 2 ** (broken - 1))
+            log.info("answer from %s broke off; reading it again in %.2f s", _where(url), delay)
+            time.sleep(delay)
+
+
+class _BrokenBody(Exception):
+    """The status and headers arrived, the body did not."""
+
+
+def _retry_policy(session: requests.Session, url: str) -> Retry | None:
+    retries = getattr(session.get_adapter(url), "max_retries", None)
+    return retries if isinstance(retries, Retry) else None
+
+
+def _send(session: requests.Session, method: str, url: str, *, timeout: Any, **kwargs: Any) -> requests.Response:
     try:
         return session.request(method, url, timeout=timeout, **kwargs)
+    except requests.exceptions.ChunkedEncodingError:
+        raise _BrokenBody() from None
     except requests.exceptions.RetryError:
         raise NetworkError(f"{_where(url)} kept failing after several retries.") from None
     except requests.exceptions.Timeout:

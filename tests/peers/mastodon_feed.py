@@ -4,12 +4,20 @@ mastodon-mock creates statuses one HTTP call at a time (about 15 ms each), so te
 messages would take minutes to seed; this server generates them on the fly instead. It implements the
 documented paging of GET /api/v1/notifications (max_id, since_id, min_id, limit, Link header) and the
 calls a connector makes around it, and counts the requests it served.
+
+Network faults can be scripted per path (`FeedServer.faults`): a connection reset before the answer
+(`reset`) or half-way through its body (`cut`), a slow answer (`delay`), an error status (`status`), or
+pagination that loops back to a page already served (`replay`).
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -53,6 +61,32 @@ def _notification(number: int) -> dict[str, Any]:
     }
 
 
+@dataclass
+class Fault:
+    """What the feed does instead of answering `path`: after letting `skip` requests through, for `times`
+    requests (None: every one after that)."""
+
+    kind: str  # "reset", "cut", "delay", "status" or "replay"
+    path: str = "/api/v1/notifications"
+    skip: int = 0
+    times: int | None = 1
+    status: int = 503
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    replay_min_id: str = "0"  # "replay": every page is the one above this min_id, whatever was asked
+    seen: int = 0
+    hits: int = 0
+
+    def take(self, path: str) -> bool:
+        if path != self.path:
+            return False
+        self.seen += 1
+        if self.seen <= self.skip or (self.times is not None and self.hits >= self.times):
+            return False
+        self.hits += 1
+        return True
+
+
 class FeedServer:
     """Serves `total` mention notifications with ids 1..total; `total` may grow while running."""
 
@@ -60,6 +94,7 @@ class FeedServer:
         self.total = total
         self.token = token
         self.requests: list[str] = []
+        self.faults: list[Fault] = []
         self._lock = threading.Lock()
         handler = self._handler()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -73,6 +108,16 @@ class FeedServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def add_fault(self, kind: str, **options: Any) -> Fault:
+        fault = Fault(kind, **options)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def _fault_for(self, path: str) -> Fault | None:
+        with self._lock:
+            return next((fault for fault in self.faults if fault.take(path)), None)
 
     def page(self, query: dict[str, list[str]]) -> list[dict[str, Any]]:
         limit = max(1, min(int(query.get("limit", ["40"])[0]), 80))
@@ -96,6 +141,18 @@ class FeedServer:
                 parsed = urlparse(self.path)
                 with feed._lock:
                     feed.requests.append(self.path)
+                query = parse_qs(parsed.query)
+                fault = feed._fault_for(parsed.path)
+                if fault is not None:
+                    if fault.kind == "reset":
+                        return self._reset()
+                    if fault.kind == "delay":
+                        time.sleep(fault.delay_s)
+                    elif fault.kind == "status":
+                        return self._send(fault.status, {"error": f"HTTP {fault.status}"}, fault.headers)
+                    elif fault.kind == "replay":
+                        query["min_id"] = [fault.replay_min_id]
+                self._cut = fault is not None and fault.kind == "cut"
                 if self.headers.get("Authorization") != f"Bearer {feed.token}":
                     return self._send(401, {"error": "The access token is invalid"})
                 if parsed.path == "/api/v1/accounts/verify_credentials":
@@ -103,7 +160,7 @@ class FeedServer:
                         200, {"id": BRAND_ID, "username": "brand", "acct": "brand", "display_name": "Brand"}
                     )
                 if parsed.path == "/api/v1/notifications":
-                    items = feed.page(parse_qs(parsed.query))
+                    items = feed.page(query)
                     headers = {}
                     if items:
                         base = f"{feed.url}/api/v1/notifications?limit=40&types[]=mention"
@@ -127,8 +184,21 @@ class FeedServer:
                 self.send_header("X-RateLimit-Remaining", "299")
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.end_headers()
+                    if getattr(self, "_cut", False):
+                        self.wfile.write(data[: len(data) // 2])
+                        self.wfile.flush()
+                        return self._reset()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up first (a "delay" past its timeout)
+
+            def _reset(self) -> None:
+                """Drop the connection with a TCP reset, as a crashing proxy or a flaky network does."""
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
 
         return Handler
 
