@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--account", help="only this account")
     sync.add_argument("--once", action="store_true", help="sync once and exit (default: keep syncing)")
 
+    outbox = commands.add_parser("outbox", help="the queue of replies").add_subparsers(
+        dest="outbox_command", metavar="ACTION", required=True
+    )
+    send = outbox.add_parser("send", help="send the approved replies now")
+    send.add_argument("--account", help="only this account's replies")
+
     inbox = commands.add_parser("inbox", help="list conversations")
     inbox.add_argument("--json", action="store_true")
     inbox.add_argument("--limit", type=int, default=0, help="at most this many (0: all)")
@@ -100,6 +106,7 @@ def _run_command(args: argparse.Namespace) -> int:
         handler: Callable[[AppContext, argparse.Namespace], int] = {
             "accounts": _accounts,
             "sync": _sync,
+            "outbox": _outbox,
             "inbox": _inbox,
             "export": _export,
         }[args.command]
@@ -139,6 +146,23 @@ def _sync(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.sync.cli_sync import run_sync
 
     return run_sync(ctx, account_name=args.account, once=args.once)
+
+
+def _outbox(ctx: AppContext, args: argparse.Namespace) -> int:
+    """`parley outbox send`: 1 when a reply failed; replies that must wait (offline, rate limit) are kept."""
+    from app.store import accounts
+    from app.sync.sender import OutboxSender
+
+    account_id = accounts.find_account(ctx.engine, args.account).id if args.account else None
+    report = OutboxSender(ctx).send_ready(account_id=account_id)
+    for line in report.messages:
+        print(f"parley: {line}", file=sys.stderr)
+    print(
+        f"Sent {len(report.sent)}, failed {len(report.failed)}, held {len(report.held)}, "
+        f"waiting {len(report.waiting)}.",
+        file=sys.stderr,
+    )
+    return 0 if report.ok else 1
 
 
 def _inbox(ctx: AppContext, args: argparse.Namespace) -> int:
