@@ -66,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--per", choices=["message", "conversation"], default="message", help="CSV rows")
     export.add_argument("path")
 
+    restore = commands.add_parser(
+        "restore-backup",
+        help="put an automatic backup in place of the database (the current file is kept aside)",
+        description="Restore the newest automatic backup, or FILE, in place of the profile's database. The "
+        "current database is moved aside, never deleted. Close Parley first.",
+    )
+    restore.add_argument("file", nargs="?", help="a backup file (default: the newest sound one)")
+    restore.add_argument("--list", action="store_true", help="list the automatic backups, newest first")
+
     demo_server = commands.add_parser("demo-server", help="run the seeded demo Mastodon server alone")
     demo_server.add_argument("--port", type=int, default=3000)
     demo_server.add_argument("--no-traffic", action="store_true", help="do not post new customer messages")
@@ -89,9 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.demo.server import serve_forever
 
             return serve_forever(args.port, traffic=not args.no_traffic)
+        if args.command == "restore-backup":
+            return _restore_backup(args)
         return _run_command(args)
     except KnownError as exc:
-        print(f"parley: {exc.user_message()}", file=sys.stderr)
+        # One line, like the window's start-up errors: scripts and logs read it whole.
+        print(f"parley: {exc} {exc.hint}".rstrip(), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -113,6 +125,31 @@ def _run_command(args: argparse.Namespace) -> int:
         return handler(ctx, args)
     finally:
         ctx.close()
+
+
+def _restore_backup(args: argparse.Namespace) -> int:
+    """Works without opening the database: it is the way out when the database cannot be opened."""
+    from app.logs import configure_logging
+    from app.store.backups import describe_backups, restore_backup
+
+    paths = resolve_profile(args.data_dir)
+    if args.demo:
+        paths = paths.demo()
+    if args.list:
+        found = describe_backups(paths.backups)
+        if not found:
+            print(f"parley: there are no automatic backups in {paths.backups} yet.", file=sys.stderr)
+            return 1
+        for info in found:
+            taken = info.taken_at.strftime("%Y-%m-%d %H:%M UTC") if info.taken_at else "?"
+            print(f"{info.path.name}\t{taken}\t{info.size / 1e6:.1f} MB\t{info.reason}")
+        return 0
+    if paths.root.is_dir():
+        configure_logging(paths.log_file)
+    restored = restore_backup(paths.database, paths.backups, Path(args.file) if args.file else None)
+    kept = f" The previous database is kept as {restored.damaged_kept_as}." if restored.damaged_kept_as else ""
+    print(f"Restored the backup {restored.backup.name}.{kept}", file=sys.stderr)
+    return 0
 
 
 def _accounts(ctx: AppContext, args: argparse.Namespace) -> int:

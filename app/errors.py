@@ -21,6 +21,10 @@ class StoreError(KnownError):
     """The local database cannot be opened, read or written."""
 
 
+class DatabaseDamaged(StoreError):
+    """The database file is damaged; the newest automatic backup can be restored in its place."""
+
+
 class ProfileError(KnownError):
     """The profile folder cannot be created or written."""
 

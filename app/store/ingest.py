@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.dialects import sqlite
 
-from app.domain.html import text_to_html
+from app.domain.html import sanitize_html
 from app.domain.models import (
     ConversationStatus,
     Direction,
@@ -30,10 +30,11 @@ from app.store.schema import contacts, conversations, messages, sync_cursors, sy
 log = logging.getLogger("app.store.ingest")
 
 SNIPPET_LENGTH = 160
-# No platform allows messages near these sizes (Mastodon 500 characters, Matrix events 64 KB); a body
-# beyond them is hostile or broken, and storing it whole would bloat the cache and freeze the thread view.
-MAX_BODY_CHARS = 50_000
-MAX_RAW_CHARS = 200_000
+# No platform sends messages near these sizes (Mastodon 500 characters by default, Matrix events 64 KB);
+# a body beyond them is hostile or broken, and storing it whole would bloat the cache and freeze the
+# thread view.
+MAX_BODY_CHARS = 200_000
+MAX_RAW_CHARS = 500_000
 _CHRONOLOGICAL = operator.attrgetter("created_at", "platform_message_id")
 
 
@@ -203,10 +204,12 @@ def _bounded(message: FetchedMessage) -> FetchedMessage:
     log.warning(
         "message %s: body of %d characters cut to %d", message.platform_message_id, len(message.text), MAX_BODY_CHARS
     )
-    text = message.text
+    text, body_html = message.text, message.html
     if len(text) > MAX_BODY_CHARS:
-        text = f"{text[:MAX_BODY_CHARS]}\n[Parley kept the first {MAX_BODY_CHARS:,} of {len(text):,} characters.]"
-    return replace(message, text=text, html=text_to_html(text) if len(message.html) > MAX_BODY_CHARS else message.html)
+        text = f"{text[:MAX_BODY_CHARS]}\n[Cut here: Parley keeps at most {MAX_BODY_CHARS:,} characters of a message.]"
+    if len(body_html) > MAX_BODY_CHARS:
+        body_html = sanitize_html(body_html[:MAX_BODY_CHARS])  # closes what the cut left open
+    return replace(message, text=text, html=body_html)
 
 
 def _raw_json(raw: dict[str, Any]) -> str:

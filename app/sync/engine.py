@@ -11,7 +11,7 @@ from typing import Any
 
 from app.context import AppContext
 from app.domain.models import AccountRef, AccountState, Page
-from app.errors import AuthError, KnownError, NetworkError, RateLimited
+from app.errors import AuthError, KnownError, NetworkError, RateLimited, StoreError
 from app.logs import REDACTOR
 from app.platforms.base import Connector
 from app.platforms.registry import make_connector
@@ -164,6 +164,11 @@ class SyncEngine:
 
     def _failed(self, run: _Run, exc: Exception) -> SyncOutcome:
         """The account state an error leaves behind: for this account alone."""
+        if isinstance(exc, StoreError):
+            # The database itself refused (locked, full, read-only): writing the failure there too
+            # would only fail again, so it is reported and logged, and the next run tries afresh.
+            log.warning("%s: sync stopped, the store refused a write: %s", run.account.name, exc)
+            return run.outcome(AccountState.ERROR, error=REDACTOR.scrub(exc.user_message()))
         if isinstance(exc, AuthError):
             return self._fail(run, AccountState.NEEDS_SIGN_IN, exc)
         if isinstance(exc, RateLimited):

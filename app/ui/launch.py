@@ -13,8 +13,10 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import APP_ID, APP_NAME
 from app.context import AppContext, open_context
-from app.errors import KnownError, SecretStoreUnavailable
-from app.paths import resolve_profile
+from app.errors import DatabaseDamaged, KnownError, SecretStoreUnavailable
+from app.paths import ProfilePaths, resolve_profile
+from app.store.backups import restore_backup
+from app.store.database import list_backups
 from app.ui.main_window import MainWindow
 from app.ui.resources import app_icon
 from app.ui.theme import apply_theme
@@ -70,29 +72,74 @@ def show_startup_error(error: KnownError, *, in_window: bool = True) -> QMessage
 def start_gui(args: argparse.Namespace, *, errors_in_window: bool = True) -> GuiSession:
     """Open the profile and show the window, without entering the event loop.
 
-    Start-up errors go to stderr and, unless `errors_in_window` is False, to a message box.
+    Start-up errors go to stderr and, unless `errors_in_window` is False, to a message box. A damaged
+    database's message box offers to restore the newest automatic backup and then carries on starting.
     """
     application()
+    session = GuiSession()
     try:
         paths = resolve_profile(args.data_dir)
         if args.demo:
             paths = paths.demo()
+    except KnownError as exc:
+        _fail(session, exc, errors_in_window)
+        return session
+    _open_profile(session, args, paths, errors_in_window)
+    return session
+
+
+def _fail(session: GuiSession, error: KnownError, in_window: bool) -> None:
+    session.window, session.ctx, session.exit_code = None, None, EXIT_START_FAILED
+    session.error_box = show_startup_error(error, in_window=in_window)
+
+
+def _open_profile(session: GuiSession, args: argparse.Namespace, paths: ProfilePaths, in_window: bool) -> None:
+    try:
         ctx = open_context(paths, demo=args.demo, offline=args.offline, verbose=args.verbose)
     except KnownError as exc:
-        return GuiSession(error_box=show_startup_error(exc, in_window=errors_in_window), exit_code=EXIT_START_FAILED)
+        _fail(session, exc, in_window)
+        if isinstance(exc, DatabaseDamaged) and session.error_box is not None and list_backups(paths.backups):
+            _offer_restore(session, args, paths, in_window)
+        return
     try:
         controller = _make_sync_controller(ctx)
         window = build_main_window(ctx, controller)
     except KnownError as exc:
         ctx.close()
-        return GuiSession(error_box=show_startup_error(exc, in_window=errors_in_window), exit_code=EXIT_START_FAILED)
+        _fail(session, exc, in_window)
+        return
     window.show()
     check_keyring(window, ctx)
     if args.demo:
         _start_demo(window, ctx)
     if controller is not None:
         controller.start()
-    return GuiSession(window=window, ctx=ctx)
+    session.window, session.ctx, session.exit_code = window, ctx, None
+
+
+def _offer_restore(session: GuiSession, args: argparse.Namespace, paths: ProfilePaths, in_window: bool) -> None:
+    """A "Restore last backup" button on the damaged-database message; clicking it restores and starts."""
+    assert session.error_box is not None
+    button = session.error_box.addButton("Restore last backup", QMessageBox.ButtonRole.AcceptRole)
+    button.setObjectName("restoreBackup")
+    session.error_box.setInformativeText(
+        "Parley can put its newest automatic backup in place of the damaged file, which is kept beside it."
+    )
+
+    def restore() -> None:
+        try:
+            restored = restore_backup(paths.database, paths.backups)
+        except KnownError as exc:
+            _fail(session, exc, in_window)
+            return
+        _open_profile(session, args, paths, in_window)
+        if session.window is not None:
+            kept = restored.damaged_kept_as.name if restored.damaged_kept_as else "-"
+            session.window.statusBar().showMessage(
+                f"Restored the backup {restored.backup.name}; the damaged database is kept as {kept}.", 20000
+            )
+
+    button.clicked.connect(restore)
 
 
 def check_keyring(window: MainWindow, ctx: AppContext) -> None:
@@ -117,13 +164,15 @@ def run_gui(args: argparse.Namespace) -> int:
     app = application()
     # With no screen (offscreen/minimal platform) nobody could close a message box: stderr only.
     session = start_gui(args, errors_in_window=app.platformName() not in _HEADLESS_PLATFORMS)
-    if session.exit_code is not None:
-        if session.error_box is not None:
-            loop = QEventLoop()  # wait until the user has read the message
-            session.error_box.finished.connect(loop.quit)
-            loop.exec()
-        return session.exit_code
-    assert session.window is not None and session.ctx is not None
+    while session.window is None and session.error_box is not None:
+        box = session.error_box
+        loop = QEventLoop()  # wait until the user has read the message (or restored a backup from it)
+        box.finished.connect(loop.quit)
+        loop.exec()
+        if session.error_box is box:
+            break
+    if session.window is None or session.ctx is None:
+        return session.exit_code or EXIT_START_FAILED
     controller = session.window.sync_controller
     ctx = session.ctx
 

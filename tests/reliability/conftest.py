@@ -50,6 +50,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ours = [item for item in items if here in Path(str(item.path)).parents]
     _collected.update((item.nodeid, position) for position, item in enumerate(ours))
     unnamed = [item.nodeid for item in ours if not (describe(item)["fault"] and describe(item)["survives"])]
+    # Qt's offscreen platform warns whenever a shown window's minimum size changes; a real display does not.
+    quiet = pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints\(\)$")
+    for item in ours:
+        item.add_marker(quiet)
     if unnamed:
         raise pytest.UsageError(
             "Every reliability test names its fault: start the docstring with 'Fault: ...' and add "

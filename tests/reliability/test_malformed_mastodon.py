@@ -273,7 +273,7 @@ def test_a_10_mb_status_is_stored_cut_to_size_and_its_page_with_it(
 ) -> None:
     """Fault: a 10 MB status (10 MB of {id}) on a page of ordinary mentions.
 
-    Survives: the page is stored in seconds; the huge body is cut to a bounded size with a note, so
+    Survives: the page is stored within seconds; the huge body is cut to a bounded size with a note, so
     neither the database nor the thread view has to hold 10 MB.
     """
     huge = notification(0, f"m{next(_serial)}")
@@ -288,7 +288,7 @@ def test_a_10_mb_status_is_stored_cut_to_size_and_its_page_with_it(
 
     rows = stored(store, account.id)
     assert set(rows) == {"900000", "900001", "900002", "900003", "900004", "900005"}
-    assert elapsed < 10, f"a 10 MB status took {elapsed:.1f} s to fetch and store"
+    assert elapsed < 30, f"a 10 MB status took {elapsed:.1f} s to fetch and store"
     with store.connect() as connection:
         sizes = connection.exec_driver_sql(
             "SELECT length(body_text), length(body_html), length(raw) FROM messages "
@@ -297,7 +297,7 @@ def test_a_10_mb_status_is_stored_cut_to_size_and_its_page_with_it(
         ).one()
     assert max(sizes) <= 1_000_000, sizes
     if shape == "words":
-        assert "Parley kept the first 50,000 of" in rows["900000"].body_text[-200:]
+        assert "Parley keeps at most 200,000 characters" in rows["900000"].body_text[-200:]
 
 
 def test_a_thread_nested_2000_replies_deep_stays_one_conversation(server: JsonServer, store: Engine) -> None:

@@ -221,7 +221,7 @@ def test_a_10_mb_matrix_message_is_cut_to_size_and_the_sync_goes_on(server: Json
     elapsed = time.monotonic() - started
 
     assert len(stored(store, account.id)) == 6
-    assert elapsed < 10, f"a 10 MB event took {elapsed:.1f} s to fetch and store"
+    assert elapsed < 30, f"a 10 MB event took {elapsed:.1f} s to fetch and store"
     with store.connect() as connection:
         sizes = connection.exec_driver_sql(
             "SELECT max(length(body_text)), max(length(body_html)), max(length(raw)) "

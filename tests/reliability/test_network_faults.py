@@ -18,30 +18,27 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import func, select
 
 from app.context import AppContext
 from app.domain.clock import ManualClock
-from app.domain.models import AccountRef, AccountState, Platform
-from app.platforms.http import make_session
-from app.platforms.mastodon import MastodonConnector
+from app.domain.models import AccountRef, AccountState
 from app.store import accounts
-from app.store.schema import messages
 from app.sync.engine import SyncEngine
 from app.sync.events import SyncOutcome, SyncProgress
 from app.sync.scheduler import ScheduleEntry, Scheduler
 from app.sync.writer import StoreWriter
 from tests.peers.mastodon_feed import BRAND_ID, FeedServer
 from tests.peers.mastodon_mock import MastodonMock
+from tests.reliability.helpers import (
+    add_mastodon_account,
+    assert_cursor_covers_only_what_is_stored,
+    real_connector,
+    stored_counts,
+)
 
 AREA = "Network faults"
 TOTAL = 200  # five pages of 40
 READ_TIMEOUT_S = 0.5
-
-
-def real_connector(account: AccountRef, secret: str) -> MastodonConnector:
-    """The production connector and retry policy, with a short read timeout and backoff to keep tests fast."""
-    return MastodonConnector(account, secret, timeout=(2.0, READ_TIMEOUT_S), session=make_session(backoff=0.05))
 
 
 @pytest.fixture
@@ -59,38 +56,11 @@ def feed() -> Iterator[FeedServer]:
 
 
 def add_account(ctx: AppContext, url: str, token: str, user_id: str = BRAND_ID) -> AccountRef:
-    account = accounts.add_account(
-        ctx.engine,
-        platform=Platform.MASTODON,
-        name=f"brand-{secrets.token_hex(3)}",
-        base_url=url,
-        now=ctx.clock.now(),
-        platform_user_id=user_id,
-    )
-    ctx.secrets.set(account.id, token)
-    return account
+    return add_mastodon_account(ctx, url, token, user_id=user_id, name=f"brand-{secrets.token_hex(3)}")
 
 
 def sync(engine: SyncEngine, account: AccountRef, on_progress: Callable[[SyncProgress], None] | None = None):
     return engine.sync_account(account.id, threading.Event(), on_progress)
-
-
-def stored_counts(ctx: AppContext, account: AccountRef) -> tuple[int, int]:
-    with ctx.engine.connect() as connection:
-        return connection.execute(
-            select(func.count(), func.count(messages.c.platform_message_id.distinct())).where(
-                messages.c.account_id == account.id
-            )
-        ).one()
-
-
-def assert_cursor_covers_only_what_is_stored(ctx: AppContext, account: AccountRef) -> None:
-    """The feed's notification n carries message n-1 and every notification is a mention: a cursor of c
-    is honest exactly when messages 1..c, and no others, are stored."""
-    total, distinct = stored_counts(ctx, account)
-    cursor = accounts.get_cursor(ctx.engine, account.id, "mentions")
-    assert total == distinct, "a message was stored twice"
-    assert total == (int(cursor) if cursor else 0), f"cursor {cursor} but {total} messages stored"
 
 
 def notification_requests(feed: FeedServer, since: int = 0) -> list[str]:
@@ -153,26 +123,32 @@ def test_a_connection_reset_mid_page_is_retried_and_a_lasting_one_ends_the_run_c
 # -- slow answers -------------------------------------------------------------------------------------------
 
 
-def test_an_answer_slower_than_the_timeout_is_retried_then_given_up_on(
-    context: AppContext, engine: SyncEngine, feed: FeedServer
-) -> None:
-    """Fault: a page that answers 1.5 s late against a 0.5 s read timeout; once, then on every attempt.
+def test_an_answer_slower_than_the_timeout_is_retried_then_given_up_on(context: AppContext, feed: FeedServer) -> None:
+    """Fault: a page that answers 2 s late against a 0.5 s read timeout; once, then on every attempt.
 
     Survives: once, the retry gets the page and the run completes; every time, the run gives up after
     four attempts and a few seconds, marked offline ("did not answer in time"), keeping what it stored.
     """
+    with StoreWriter() as writer:
+        impatient = SyncEngine(
+            context, writer=writer, connector_factory=lambda a, s: real_connector(a, s, read_timeout=READ_TIMEOUT_S)
+        )
+        slow_answers(context, impatient, feed)
+
+
+def slow_answers(context: AppContext, engine: SyncEngine, feed: FeedServer) -> None:
     account = add_account(context, feed.url, feed.token)
-    feed.add_fault("delay", skip=1, delay_s=1.5)
+    feed.add_fault("delay", skip=1, delay_s=2.0)
     assert sync(engine, account).stored == TOTAL
 
     feed.total = 2 * TOTAL
     feed.faults.clear()
-    fault = feed.add_fault("delay", skip=1, times=None, delay_s=1.5)
+    fault = feed.add_fault("delay", skip=1, times=None, delay_s=2.0)
     started = time.monotonic()
     outcome = sync(engine, account)
     elapsed = time.monotonic() - started
     assert outcome.state is AccountState.OFFLINE and "did not answer in time" in outcome.error
-    assert fault.hits == 4 and elapsed < 5 * READ_TIMEOUT_S + 2
+    assert fault.hits == 4 and elapsed < 15, "four attempts of half a second each, and short backoffs"
     assert outcome.stored == 40
     assert_cursor_covers_only_what_is_stored(context, account)
     assert_no_crash(outcome, context)
@@ -330,9 +306,9 @@ def test_a_429_storm_makes_one_request_and_waits_until_the_platform_allows(
     assert remaining(mock, added[0]) == 49, "exactly one request met the storm"
     assert outcome.retry_at is not None
     if reset_header == "with reset headers":
-        assert abs((outcome.retry_at - reset).total_seconds()) <= 1
+        assert abs((outcome.retry_at - reset).total_seconds()) <= 5
     else:
-        assert timedelta(seconds=55) <= outcome.retry_at - before <= timedelta(seconds=65)
+        assert timedelta(seconds=59) <= outcome.retry_at - before <= timedelta(seconds=70)
     until = accounts.account_status_rows(context.engine)[0]["rate_limited_until"]
     assert abs(until - outcome.retry_at) < timedelta(milliseconds=1)
     clock = ManualClock(datetime.now(UTC))

@@ -29,9 +29,9 @@ from app.store import inbox, outbox
 from app.sync import account_service
 from tests.peers.http_proxy import WithholdingProxy
 from tests.peers.mastodon_mock import MastodonMock
+from tests.reliability.helpers import REPO_ROOT, parley
 
 AREA = "Process faults"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -39,16 +39,6 @@ def proxy(mastodon_server: MastodonMock) -> Iterator[WithholdingProxy]:
     proxy = WithholdingProxy(mastodon_server.url).start()
     yield proxy
     proxy.stop()
-
-
-def parley(paths: ProfilePaths, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "--data-dir", str(paths.root), *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def statuses_by(server: MastodonMock, user: dict[str, Any]) -> list[dict[str, Any]]:
@@ -74,7 +64,7 @@ def test_sigkill_between_the_platform_accepting_a_reply_and_parley_recording_it_
     ctx = open_context(paths)
     try:
         account = account_service.add_mastodon_account(ctx, proxy.url, brand["access_token"], "brand")
-        assert parley(paths, "sync", "--once").returncode == 0
+        assert parley(paths.root, "sync", "--once").returncode == 0
         (conversation,) = inbox.conversation_ids(ctx.engine)
         item = outbox.queue_reply(ctx.engine, conversation, "Sorry! It ships today.", now=datetime.now(UTC))
         outbox.move_state(ctx.engine, [item.id], OutboxState.APPROVED, now=datetime.now(UTC), reviewer="Kim")
@@ -106,12 +96,12 @@ def test_sigkill_between_the_platform_accepting_a_reply_and_parley_recording_it_
     assert state == OutboxState.SENDING.value
 
     proxy.withhold = None
-    resent = parley(paths, "outbox", "send")
+    resent = parley(paths.root, "outbox", "send")
     assert resent.returncode == 0, resent.stderr
     assert "Sent 1, failed 0" in resent.stderr
     assert [s["id"] for s in statuses_by(mastodon_server, brand)] == [created], "the reply was posted twice"
 
-    assert parley(paths, "sync", "--once").returncode == 0
+    assert parley(paths.root, "sync", "--once").returncode == 0
     with sqlite3.connect(paths.database) as connection:
         (state, platform_id) = connection.execute(
             "SELECT state, platform_message_id FROM outbox_items WHERE id = ?", (item.id,)
@@ -124,7 +114,7 @@ def test_sigkill_between_the_platform_accepting_a_reply_and_parley_recording_it_
         ).fetchone()
     assert (state, platform_id) == (OutboxState.SENT.value, created)
     assert replies == (1,) and total == distinct == 2
-    assert parley(paths, "outbox", "send").stderr.strip().endswith("Sent 0, failed 0, held 0, waiting 0.")
+    assert parley(paths.root, "outbox", "send").stderr.strip().endswith("Sent 0, failed 0, held 0, waiting 0.")
 
 
 def test_a_reply_the_platform_rejects_makes_outbox_send_exit_non_zero(
@@ -142,7 +132,7 @@ def test_a_reply_the_platform_rejects_makes_outbox_send_exit_non_zero(
     ctx = open_context(paths)
     try:
         account_service.add_mastodon_account(ctx, mastodon_server.url, brand["access_token"], "brand")
-        assert parley(paths, "sync", "--once").returncode == 0
+        assert parley(paths.root, "sync", "--once").returncode == 0
         (conversation,) = inbox.conversation_ids(ctx.engine)
         item = outbox.queue_reply(ctx.engine, conversation, "Hello!", now=datetime.now(UTC))
         outbox.move_state(ctx.engine, [item.id], OutboxState.APPROVED, now=datetime.now(UTC), reviewer="Kim")
@@ -154,7 +144,7 @@ def test_a_reply_the_platform_rejects_makes_outbox_send_exit_non_zero(
             }
         )
         try:
-            result = parley(paths, "outbox", "send")
+            result = parley(paths.root, "outbox", "send")
         finally:
             mastodon_server.clear_faults()
         assert result.returncode == 1 and "Text too long" in result.stderr, result.stderr
