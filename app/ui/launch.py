@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from dataclasses import dataclass
@@ -49,6 +50,17 @@ def application() -> QApplication:
     app.setWindowIcon(app_icon())
     apply_theme(app)
     return app
+
+
+def settle_heap() -> None:
+    """Collect once, then move every object that exists to the garbage collector's permanent generation.
+
+    What start-up builds (modules, Qt wrappers, the window) lives as long as the app. Left in view, each
+    full collection walks all of it again, on whichever thread happens to allocate, the GUI thread too:
+    during a 100,000-message sync that measured 50-500 ms per pause, against a few ms once settled.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def build_main_window(ctx: AppContext, sync_controller: Any | None = None) -> MainWindow:
@@ -108,6 +120,7 @@ def _open_profile(session: GuiSession, args: argparse.Namespace, paths: ProfileP
         ctx.close()
         _fail(session, exc, in_window)
         return
+    settle_heap()
     window.show()
     check_keyring(window, ctx)
     if args.demo:
