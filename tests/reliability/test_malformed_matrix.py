@@ -90,6 +90,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     yield engine
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+        # FTS5's own check of the full-text index against the messages it indexes; raises if they differ.
         connection.exec_driver_sql("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
     engine.dispose()
 
