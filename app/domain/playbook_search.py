@@ -1,0 +1,204 @@
+"""Finding answers: fuzzy filtering as the user types, and suggestions ranked for one conversation."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from app.domain.playbook import ConversationFacts, PlaybookEntry
+
+MATCH_THRESHOLD = 80  # rapidfuzz partial_ratio a query word must reach in some field
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+
+_STOPWORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        "the a an and or but is are was were be been my me i you your it its to of in on at for with this that "
+        "have has had not no do does did can could will would should where what when why how just so "
+        "we our they them he she his her there here from by as about hasn't haven't isn't wasn't don't "
+        "didn't can't won't i'm it's you're".split()
+    ),
+    "de": frozenset(
+        "der die das und oder aber ist sind war waren ich du sie er es wir ihr mein meine meinen mir mich "
+        "dein nicht kein keine noch wo was wann warum wie mit von zu auf für bei aus ein eine einen dem den "
+        "des schon bitte hallo seit immer habe hat haben".split()
+    ),
+    "fr": frozenset(
+        "le la les et ou mais est sont était je tu il elle nous vous ils elles mon ma mes ton ta ne pas plus "
+        "où quand pourquoi comment avec de du des pour par sur un une dans toujours bonjour merci c'est "
+        "j'ai n'est ai a".split()
+    ),
+    "es": frozenset(
+        "el la los las y o pero es son era yo tú él ella nosotros mi mis tu no ni dónde donde cuándo por "
+        "qué que cómo con de del para un una en todavía aún hola gracias está están he ha mí".split()
+    ),
+}
+_ALL_STOPWORDS = frozenset().union(*_STOPWORDS.values())
+_SUFFIXES = (
+    ("ations", ""),
+    ("ation", ""),
+    ("ings", ""),
+    ("ing", ""),
+    ("ies", "i"),
+    ("ed", ""),
+    ("es", ""),
+    ("ly", ""),
+    ("s", ""),
+    ("e", ""),
+)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    entry: PlaybookEntry
+    score: float
+
+
+def search(entries: Sequence[PlaybookEntry], query: str) -> list[PlaybookEntry]:
+    """Entries where every query word matches title, shortcut, tags, category or text; best first.
+
+    Matching is fuzzy (rapidfuzz partial ratio) so a typo still finds the answer; words of one or
+    two letters must appear as typed.
+    """
+    words = query.casefold().split()
+    if not words:
+        return list(entries)
+    scored = []
+    for position, entry in enumerate(entries):
+        fields = (
+            (entry.title.casefold(), 1.0),
+            (entry.shortcut.casefold(), 1.0),
+            (" ".join(entry.content.tags).casefold(), 0.9),
+            (entry.category.casefold(), 0.8),
+            (entry.body.casefold(), 0.7),
+        )
+        total = 0.0
+        for word in words:
+            scores = [(_word_score(word, text), weight) for text, weight in fields]
+            if max(score for score, _ in scores) < MATCH_THRESHOLD:
+                break
+            total += max(score * weight for score, weight in scores)
+        else:
+            scored.append((-total, position, entry))
+    return [entry for _, _, entry in sorted(scored, key=lambda item: item[:2])]
+
+
+def _word_score(word: str, text: str) -> float:
+    """100 for the whole word, 92 for the start of a word, 80-88 for a near miss or a match inside a word."""
+    if not text:
+        return 0.0
+    if word in text:
+        start = re.search(r"(?<!\w)" + re.escape(word), text)
+        if start is None:
+            return 80.0
+        return 100.0 if re.search(r"(?<!\w)" + re.escape(word) + r"(?!\w)", text) else 92.0
+    if len(word) < 3:
+        return 0.0
+    ratio = float(fuzz.partial_ratio(word, text))
+    return 80.0 + (ratio - 80.0) * 0.4 if ratio >= MATCH_THRESHOLD else ratio
+
+
+def guess_language(text: str) -> str:
+    """'en', 'de', 'fr' or 'es' by counting common words; '' when the text does not say clearly."""
+    counts: Counter[str] = Counter()
+    for word in _words(text):
+        for language, stopwords in _STOPWORDS.items():
+            if word in stopwords:
+                counts[language] += 1
+    ranked = counts.most_common(2)
+    if not ranked or ranked[0][1] < 2:
+        return ""
+    if len(ranked) > 1 and ranked[1][1] * 1.5 > ranked[0][1]:
+        return ""
+    return ranked[0][0]
+
+
+def suggest(entries: Sequence[PlaybookEntry], facts: ConversationFacts, limit: int = 3) -> list[Suggestion]:
+    """The entries that fit this conversation best: words of the last inbound message (rarer words count
+    more), shared tags, then platform and language as multipliers. Entries with no signal are left out."""
+    if not entries:
+        return []
+    message = {_stem(word) for word in _words(facts.last_inbound_text) if word not in _ALL_STOPWORDS}
+    message.discard("")
+    profiles = [_profile(entry) for entry in entries]
+    frequency: Counter[str] = Counter(stem for profile in profiles for stem in profile)
+    language = guess_language(facts.last_inbound_text)
+    conversation_tags = {tag.casefold() for tag in facts.tags}
+    suggestions = []
+    for entry, profile in zip(entries, profiles, strict=True):
+        score = 0.0
+        for stem in message:
+            weight = _match_weight(stem, profile)
+            if weight:
+                score += weight * math.log(1 + len(entries) / max(1, frequency.get(stem, 1)))
+        score += 4.0 * len(conversation_tags & set(entry.content.tags))
+        if score <= 0:
+            continue
+        if entry.content.platforms:
+            score *= 1.2 if facts.platform.value in entry.content.platforms else 0.4
+        if language and entry.content.language:
+            score *= 1.5 if entry.content.language == language else 0.25
+        score += 0.01 * math.log1p(entry.usage_count)  # breaks ties towards what the team uses
+        suggestions.append(Suggestion(entry, score))
+    suggestions.sort(key=lambda s: -s.score)
+    return suggestions[:limit]
+
+
+def _profile(entry: PlaybookEntry) -> dict[str, float]:
+    """Each stem of an entry with the weight of the strongest field it appears in."""
+    weighted: dict[str, float] = {}
+    content = entry.content
+    for text, weight in (
+        (content.title, 3.0),
+        (" ".join(content.tags), 3.0),
+        (content.shortcut, 2.0),
+        (content.category.replace("/", " "), 1.5),
+        (_without_template_code(content.body), 1.0),
+    ):
+        for word in _words(text):
+            if word in _ALL_STOPWORDS:
+                continue
+            stem = _stem(word)
+            if stem and weight > weighted.get(stem, 0.0):
+                weighted[stem] = weight
+    return weighted
+
+
+def _match_weight(stem: str, profile: dict[str, float]) -> float:
+    if stem in profile:
+        return profile[stem]
+    if len(stem) < 5:
+        return 0.0
+    best = 0.0
+    for candidate, weight in profile.items():
+        if len(candidate) >= 5 and fuzz.ratio(stem, candidate) >= 88:
+            best = max(best, weight * 0.8)
+    return best
+
+
+def _without_template_code(body: str) -> str:
+    return re.sub(r"\{\{.*?\}\}|\{%.*?%\}", " ", body, flags=re.S)
+
+
+def _words(text: str) -> Iterable[str]:
+    return (match.group(0) for match in _WORD.finditer(text.casefold().replace("’", "'")))
+
+
+def _stem(word: str) -> str:
+    """A crude stem, good enough to meet 'delivered'/'delivery' or 'refunds'/'refund' halfway."""
+    word = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    word = word.split("'")[0] if word.endswith(("'s", "'t")) else word.replace("'", "")
+    if len(word) < 3:
+        return ""
+    for suffix, replacement in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)] + replacement
+            break
+    if word.endswith("y") and len(word) > 4:
+        word = word[:-1] + "i"
+    return word
