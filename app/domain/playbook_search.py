@@ -13,7 +13,8 @@ from rapidfuzz import fuzz
 
 from app.domain.playbook import ConversationFacts, PlaybookEntry
 
-MATCH_THRESHOLD = 80  # rapidfuzz partial_ratio a query word must reach in some field
+MATCH_THRESHOLD = 60  # the score (see _word_score) a query word must reach in some field
+_FUZZY_RATIO = 80  # rapidfuzz partial_ratio that counts as a near miss
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 
 _STOPWORDS: dict[str, frozenset[str]] = {
@@ -89,18 +90,17 @@ def search(entries: Sequence[PlaybookEntry], query: str) -> list[PlaybookEntry]:
 
 
 def _word_score(word: str, text: str) -> float:
-    """100 for the whole word, 92 for the start of a word, 80-88 for a near miss or a match inside a word."""
+    """100 for the whole word, 92 for the start of a word, 60-70 for a near miss or a match inside a word."""
     if not text:
         return 0.0
     if word in text:
-        start = re.search(r"(?<!\w)" + re.escape(word), text)
-        if start is None:
-            return 80.0
+        if re.search(r"(?<!\w)" + re.escape(word), text) is None:
+            return 60.0
         return 100.0 if re.search(r"(?<!\w)" + re.escape(word) + r"(?!\w)", text) else 92.0
     if len(word) < 3:
         return 0.0
     ratio = float(fuzz.partial_ratio(word, text))
-    return 80.0 + (ratio - 80.0) * 0.4 if ratio >= MATCH_THRESHOLD else ratio
+    return 60.0 + (ratio - _FUZZY_RATIO) * 0.5 if ratio >= _FUZZY_RATIO else 0.0
 
 
 def guess_language(text: str) -> str:
@@ -136,7 +136,7 @@ def suggest(entries: Sequence[PlaybookEntry], facts: ConversationFacts, limit: i
             weight = _match_weight(stem, profile)
             if weight:
                 score += weight * math.log(1 + len(entries) / max(1, frequency.get(stem, 1)))
-        score += 4.0 * len(conversation_tags & set(entry.content.tags))
+        score += 6.0 * len(conversation_tags & set(entry.content.tags))  # a tag the team chose is a strong hint
         if score <= 0:
             continue
         if entry.content.platforms:

@@ -252,24 +252,26 @@ def _parse(source: str) -> nodes.Template:
 
 def _compile(source: str) -> Any:
     tree = _parse(source)
-    _check(tree)
+    _check(tree, source)
     try:
         return _ENV.from_string(tree)
     except TemplateSyntaxError as exc:  # unknown filters and tests are found when compiling
         raise TemplateError(f"Syntax error: {exc.message}", line=exc.lineno) from None
 
 
-def _check(tree: nodes.Template) -> None:
+def _check(tree: nodes.Template, source: str) -> None:
     for include in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
         raise TemplateError("Templates cannot include or import other templates.", line=include.lineno)
+    unsafe = []
     for access in tree.find_all((nodes.Getattr, nodes.Getitem)):
         name = access.attr if isinstance(access, nodes.Getattr) else _constant(getattr(access, "arg", None))
         if isinstance(name, str) and name.startswith("_"):
-            raise TemplateError(
-                f"The sandbox refused “{name}”: templates cannot reach Python internals.",
-                line=access.lineno,
-                hint=_INTERNALS_HINT,
-            )
+            unsafe.append((access.lineno, name))
+    if unsafe:  # report the first as written: in ''.__class__.__mro__ that is __class__
+        line, name = min(unsafe, key=lambda found: (found[0], source.find(found[1])))
+        raise TemplateError(
+            f"The sandbox refused “{name}”: templates cannot reach Python internals.", line=line, hint=_INTERNALS_HINT
+        )
     names: list[nodes.Name] = list(tree.find_all(nodes.Name))
     local = {n.name for n in names if n.ctx in ("store", "param")} | {"loop", "range"}
     called = {id(call.node) for call in tree.find_all(nodes.Call)}

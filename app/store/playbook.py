@@ -51,14 +51,15 @@ def get_entry(engine: Engine, entry_id: int) -> PlaybookEntry:
 
 
 def find_by_shortcut(engine: Engine, shortcut: str) -> PlaybookEntry | None:
+    """The entry a keyword opens, compared casefolded (in Python, so every database agrees with the composer)."""
     wanted = shortcut.strip().casefold()
     if not wanted:
         return None
     with engine.connect() as connection:
-        row = connection.execute(
-            select(playbook_entries).where(func.lower(playbook_entries.c.shortcut) == wanted).order_by(*_ORDER)
-        ).first()
-    return None if row is None else _entry(row)
+        rows = connection.execute(
+            select(playbook_entries).where(playbook_entries.c.shortcut != "").order_by(*_ORDER)
+        ).all()
+    return next((_entry(row) for row in rows if row.shortcut.casefold() == wanted), None)
 
 
 def shortcuts(engine: Engine) -> set[str]:
@@ -155,12 +156,14 @@ def _entry(row: Any) -> PlaybookEntry:
 def _refuse_shortcut_clash(connection: Connection, content: EntryContent, exclude_id: int | None) -> None:
     if not content.shortcut:
         return
-    query = select(playbook_entries.c.title).where(
-        func.lower(playbook_entries.c.shortcut) == content.shortcut.casefold()
+    query = select(playbook_entries.c.id, playbook_entries.c.title, playbook_entries.c.shortcut).where(
+        playbook_entries.c.shortcut != ""
     )
-    if exclude_id is not None:
-        query = query.where(playbook_entries.c.id != exclude_id)
-    taken = connection.execute(query).scalar()
+    wanted = content.shortcut.casefold()
+    taken = next(
+        (row.title for row in connection.execute(query) if row.id != exclude_id and row.shortcut.casefold() == wanted),
+        None,
+    )
     if taken is not None:
         raise PlaybookError(
             f"The shortcut {content.shortcut} already belongs to “{taken}”.", hint="Each shortcut opens one answer."

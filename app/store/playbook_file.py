@@ -45,7 +45,7 @@ _LISTS = {"platforms", "tags"}
 _UID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no type hints
     """Multi-line text as literal blocks, so bodies read (and diff) like the text they are."""
 
 
@@ -86,7 +86,7 @@ def dump_playbook(entries: Sequence[PlaybookEntry]) -> str:
             if value or name in ("uid", "title", "body"):
                 document[name] = value
         documents.append(document)
-    text = yaml.dump_all(
+    text: str = yaml.dump_all(
         documents,
         Dumper=_Dumper,
         sort_keys=False,

@@ -148,7 +148,8 @@ class PlaybookController(QObject):
             self.status_changed.emit("Nothing inserted: the shortcut is no longer before the cursor.")
             return
         store.record_use(self.ctx.engine, entry.id, self.ctx.clock.now())
-        self.reload()
+        # Updated in place, not rebuilt: this may run inside the list's own double-click or key event.
+        self.panel.update_entry(store.get_entry(self.ctx.engine, entry.id))
         over = len(self.composer.editor.toPlainText()) - self.composer.limit
         message = f"Inserted “{entry.title}”."
         if over > 0:

@@ -29,6 +29,9 @@ class PromptDialog(QDialog):
         ok.setObjectName("primary")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        for field in self.fields.values():
+            field.textChanged.connect(self._update_ok)
+        self._update_ok()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 16, 18, 14)
         layout.setSpacing(12)
@@ -37,6 +40,12 @@ class PromptDialog(QDialog):
         layout.addWidget(self.buttons)
         if self.fields:
             next(iter(self.fields.values())).setFocus()
+
+    def _update_ok(self) -> None:
+        """Insert only once every field has a value: a blank would leave a hole in the sentence."""
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
+            all(field.text().strip() for field in self.fields.values())
+        )
 
     def answers(self) -> dict[str, str]:
         return {label: field.text().strip() for label, field in self.fields.items()}

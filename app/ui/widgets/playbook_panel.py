@@ -168,6 +168,15 @@ class PlaybookPanel(QFrame):
         self.empty.setVisible(not self._entries)
         self._rebuild(keep=current)
 
+    def update_entry(self, entry: PlaybookEntry) -> None:
+        """New bookkeeping (usage) for one listed entry, without rebuilding the list."""
+        if entry.id not in self._by_id:
+            return
+        self._entries = [entry if e.id == entry.id else e for e in self._entries]
+        self._by_id[entry.id] = entry
+        if self.current_entry_id() == entry.id:
+            self._show_preview(entry)
+
     def set_context(
         self, facts: ConversationFacts | None, variables: TemplateVariables, limit: int, platform_name: str
     ) -> None:
