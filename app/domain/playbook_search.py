@@ -14,6 +14,7 @@ from rapidfuzz import fuzz
 from app.domain.playbook import ConversationFacts, PlaybookEntry
 
 MATCH_THRESHOLD = 60  # the score (see _word_score) a query word must reach in some field
+RELATIVE_FLOOR = 0.3  # a suggestion scores at least this share of the best one
 _FUZZY_RATIO = 80  # rapidfuzz partial_ratio that counts as a near miss
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 
@@ -120,7 +121,8 @@ def guess_language(text: str) -> str:
 
 def suggest(entries: Sequence[PlaybookEntry], facts: ConversationFacts, limit: int = 3) -> list[Suggestion]:
     """The entries that fit this conversation best: words of the last inbound message (rarer words count
-    more), shared tags, then platform and language as multipliers. Entries with no signal are left out."""
+    more), shared tags, then platform and language as multipliers. Entries with no signal, or far behind
+    the best one (a stray common word), are left out."""
     if not entries:
         return []
     message = {_stem(word) for word in _words(facts.last_inbound_text) if word not in _ALL_STOPWORDS}
@@ -146,6 +148,9 @@ def suggest(entries: Sequence[PlaybookEntry], facts: ConversationFacts, limit: i
         score += 0.01 * math.log1p(entry.usage_count)  # breaks ties towards what the team uses
         suggestions.append(Suggestion(entry, score))
     suggestions.sort(key=lambda s: -s.score)
+    if suggestions:
+        floor = suggestions[0].score * RELATIVE_FLOOR
+        suggestions = [s for s in suggestions if s.score >= floor]
     return suggestions[:limit]
 
 

@@ -63,6 +63,7 @@ class PlaybookController(QObject):
         panel.duplicate_requested.connect(self.duplicate_entry)
         panel.delete_requested.connect(self.delete_entry)
         panel.starter_button.clicked.connect(self.add_starter)
+        panel.import_button.clicked.connect(self.choose_import_file)
         composer.conversation_shown.connect(self._on_composer_conversation_shown)
         composer.shortcut_triggered.connect(self._on_composer_shortcut_triggered)
         self.reload()

@@ -310,3 +310,15 @@ def test_a_new_profile_offers_the_starter_playbook(qtbot, ui_ctx: AppContext) ->
     assert window.playbook_controller.action_starter in window.findChildren(
         type(window.playbook_controller.action_starter)
     )
+
+
+def test_the_editor_tints_the_template_line_an_error_names(qtbot, playbook_window: MainWindow) -> None:
+    window = playbook_window
+    window.playbook_controller.edit_entry(store.find_by_shortcut(window.ctx.engine, ";refund").id)
+    editor = window.playbook_controller.editor
+    editor.body.setPlainText("Hi,\na line long enough to wrap " + "and wrap " * 40 + "\n{{ contact.nmae }}")
+    assert editor.preview.error.isVisible() and editor.preview.error_line == 3
+    (tint,) = editor.body.extraSelections()
+    assert tint.cursor.block().text() == "{{ contact.nmae }}"  # the third paragraph, however the second wraps
+    editor.body.setPlainText("Hi {{ contact.name }}")
+    assert editor.body.extraSelections() == [] and not editor.preview.error.isVisible()

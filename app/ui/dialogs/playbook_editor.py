@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QColor, QFontDatabase, QTextCharFormat, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPlainTextEdit,
+    QTextEdit,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -85,15 +86,16 @@ class PlaybookEditor(QDialog):
             box = QCheckBox(PLATFORM_NAMES.get(platform, platform.value))
             box.setChecked(platform.value in content.platforms)
             self.platform_boxes[platform.value] = box
-            platforms.addWidget(box, position // 4, position % 4)
-        platforms_hint = QLabel("None ticked: fits every platform.")
+            platforms.addWidget(box, position // 3, position % 3)
+        platforms_hint = QLabel("None ticked: the answer fits every platform.")
         platforms_hint.setObjectName("hint")
+        platforms.addWidget(platforms_hint, platforms.rowCount(), 0, 1, 3)
         self.tags = QLineEdit(", ".join(content.tags))
         self.tags.setPlaceholderText("refund, billing, money back")
         self.author = QLineEdit(content.author)
         self.notes = QPlainTextEdit(content.notes)
         self.notes.setPlaceholderText("When to use it, when not to, the tone to keep…")
-        self.notes.setFixedHeight(84)
+        self.notes.setMinimumHeight(70)
 
         self.body = QPlainTextEdit(content.body)
         self.body.setObjectName("templateEdit")
@@ -102,7 +104,8 @@ class PlaybookEditor(QDialog):
         self.body.setTabChangesFocus(True)
         self.body.setMinimumHeight(150)
         self.variables_button = QToolButton()
-        self.variables_button.setText("Insert variable")
+        self.variables_button.setText("Insert variable ▾")
+        self.variables_button.setObjectName("menuButton")
         self.variables_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         variables_menu = QMenu(self.variables_button)
         for snippet, meaning in VARIABLE_HELP:
@@ -126,7 +129,6 @@ class PlaybookEditor(QDialog):
         form.addRow("Shortcut:", row)
         form.addRow("Folder:", self.category)
         form.addRow("Platforms:", platforms)
-        form.addRow("", platforms_hint)
         form.addRow("Tags:", self.tags)
         form.addRow("Author:", self.author)
         form.addRow("Notes on tone:", self.notes)
@@ -194,6 +196,21 @@ class PlaybookEditor(QDialog):
             self.preview.show_template(self.body.toPlainText(), self._variables, self._limit, self._platform_name)
         else:
             self.preview.show_message("The preview appears as you write.")
+        self._mark_error_line(self.preview.error_line)
+
+    def _mark_error_line(self, line: int | None) -> None:
+        """Tint the template line the error names, so it is found without counting."""
+        selections = []
+        block = self.body.document().findBlockByNumber(line - 1) if line else None
+        if block is not None and block.isValid():
+            selection = QTextEdit.ExtraSelection()
+            selection.cursor = QTextCursor(block)  # type: ignore[attr-defined]
+            char_format = QTextCharFormat()
+            char_format.setBackground(QColor("#FFE3E3"))
+            char_format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+            selection.format = char_format  # type: ignore[attr-defined]
+            selections.append(selection)
+        self.body.setExtraSelections(selections)
 
     @Slot()
     def _on_buttons_accepted(self) -> None:

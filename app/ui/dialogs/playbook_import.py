@@ -3,6 +3,8 @@ user's choice between their version and the file's. Nothing is written until Imp
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -12,9 +14,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
     QPushButton,
     QRadioButton,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -25,19 +27,34 @@ from app.store.playbook import Choice, Conflict, ImportPlan
 _UID_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 
 
+_LABELS = {
+    "title": "Title",
+    "body": "Text",
+    "category": "Folder",
+    "tags": "Tags",
+    "platforms": "Platforms",
+    "language": "Language",
+    "shortcut": "Shortcut",
+    "notes": "Notes",
+    "author": "Author",
+}
+
+
 def describe(content: EntryContent, changed: list[str]) -> str:
-    """The content as readable text, changed fields marked with ●."""
-    lines = []
+    """The content as a small table, the fields that differ tinted."""
+    rows = []
     for name in CONTENT_FIELDS:
         value = getattr(content, name)
         shown = ", ".join(value) if isinstance(value, tuple) else str(value)
-        if name == "body":
+        if not shown and name not in changed:
             continue
-        if shown or name in changed:
-            lines.append(f"{'● ' if name in changed else '   '}{name}: {shown}")
-    lines.append(f"{'● ' if 'body' in changed else '   '}body:")
-    lines.extend("      " + line for line in content.body.splitlines())
-    return "\n".join(lines)
+        tint = " bgcolor='#FFF4DB'" if name in changed else ""
+        text = html.escape(shown).replace("\n", "<br>") or "<span style='color:#9AA1B2'>(empty)</span>"
+        rows.append(
+            f"<tr{tint}><td style='color:#687083; padding:4px 8px' valign='top'>{_LABELS[name]}</td>"
+            f"<td style='padding:4px 8px'>{text}</td></tr>"
+        )
+    return f"<table width='100%' cellspacing='0'>{''.join(rows)}</table>"
 
 
 class ImportDialog(QDialog):
@@ -57,17 +74,16 @@ class ImportDialog(QDialog):
         self.conflict_list = QListWidget()
         self.conflict_list.setObjectName("conflictList")
         self.conflict_list.setMaximumWidth(260)
+        self.conflict_list.setSpacing(2)
         for conflict in plan.conflicts:
             item = QListWidgetItem()
             item.setData(_UID_ROLE, conflict.uid)
             self.conflict_list.addItem(item)
             self._label(item)
 
-        self.mine = QPlainTextEdit()
-        self.mine.setReadOnly(True)
+        self.mine = QTextBrowser()
         self.mine.setObjectName("mineText")
-        self.theirs = QPlainTextEdit()
-        self.theirs.setReadOnly(True)
+        self.theirs = QTextBrowser()
         self.theirs.setObjectName("theirsText")
         self.keep_mine = QRadioButton("Keep mine")
         self.take_theirs = QRadioButton("Take the file's")
@@ -137,8 +153,9 @@ class ImportDialog(QDialog):
     def _label(self, item: QListWidgetItem) -> None:
         conflict = self._conflicts[str(item.data(_UID_ROLE))]
         choice = self._choices.get(conflict.uid)
-        state = {Choice.MINE: "keep mine", Choice.THEIRS: "take the file's", None: "choose…"}[choice]
-        item.setText(f"{conflict.mine.title}\n   {', '.join(conflict.fields)} · {state}")
+        state = {Choice.MINE: "✓ keep mine", Choice.THEIRS: "✓ take the file's", None: "choose…"}[choice]
+        fields = ", ".join(_LABELS[name].lower() for name in conflict.fields)
+        item.setText(f"{conflict.mine.title}\nChanged: {fields} · {state}")
 
     def _choose_all(self, choice: Choice) -> None:
         for uid in self._conflicts:
@@ -149,8 +166,8 @@ class ImportDialog(QDialog):
         if conflict is None:
             return
         changed = conflict.fields
-        self.mine.setPlainText(describe(conflict.mine, changed))
-        self.theirs.setPlainText(describe(conflict.theirs, changed))
+        self.mine.setHtml(describe(conflict.mine, changed))
+        self.theirs.setHtml(describe(conflict.theirs, changed))
         choice = self._choices.get(conflict.uid)
         self._group.setExclusive(False)  # so that neither is checked until the user decides
         for button, value in ((self.keep_mine, Choice.MINE), (self.take_theirs, Choice.THEIRS)):

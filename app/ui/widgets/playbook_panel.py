@@ -7,6 +7,7 @@ edit_requested(entry_id), duplicate_requested(entry_id), delete_requested(entry_
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal, Slot
@@ -42,6 +43,7 @@ from app.ui.delegates.playbook_delegate import (
 from app.ui.widgets.template_preview import TemplatePreview
 
 SUGGESTED_HEADER = "Suggested for this conversation"
+UNFILED_HEADER = "Not in a folder"
 
 
 class PlaybookPanel(QFrame):
@@ -60,12 +62,13 @@ class PlaybookPanel(QFrame):
         self._variables = TemplateVariables()
         self._limit = 500
         self._platform_name = ""
+        self._usual_language = ""  # not shown as a chip: only the answers in other languages are marked
 
         title = QLabel("Playbook")
         title.setObjectName("paneTitle")
         self.new_button = QToolButton()
         self.new_button.setObjectName("paneButton")
-        self.new_button.setText("＋")
+        self.new_button.setText("+")
         self.new_button.setToolTip("New answer")
         self.new_button.setAccessibleName("New answer")
         self.menu_button = QToolButton()
@@ -97,15 +100,26 @@ class PlaybookPanel(QFrame):
 
         self.empty = QFrame()
         self.empty.setObjectName("playbookEmpty")
-        self.empty_label = QLabel("No answers in the playbook yet.")
-        self.empty_label.setObjectName("paneSubtitle")
+        empty_title = QLabel("No answers yet")
+        empty_title.setObjectName("emptyTitle")
+        self.empty_label = QLabel(
+            "Start from the starter playbook: two dozen proven answers for complaints, refunds, late "
+            "deliveries, praise, bugs and out-of-hours messages, in English, German, French and Spanish. "
+            "Or import the file your team shares."
+        )
+        self.empty_label.setObjectName("emptyText")
         self.empty_label.setWordWrap(True)
         self.starter_button = QPushButton("Add the starter playbook")
         self.starter_button.setObjectName("primary")
+        self.import_button = QPushButton("Import a file…")
         empty_layout = QVBoxLayout(self.empty)
-        empty_layout.setContentsMargins(0, 8, 0, 8)
+        empty_layout.setContentsMargins(14, 18, 14, 14)
+        empty_layout.setSpacing(10)
+        empty_layout.addWidget(empty_title)
         empty_layout.addWidget(self.empty_label)
-        empty_layout.addWidget(self.starter_button, 0, Qt.AlignmentFlag.AlignLeft)
+        empty_layout.addWidget(self.starter_button)
+        empty_layout.addWidget(self.import_button)
+        empty_layout.addStretch(1)
 
         self.preview_title = QLabel()
         self.preview_title.setObjectName("previewTitle")
@@ -114,7 +128,7 @@ class PlaybookPanel(QFrame):
         self.preview_notes.setObjectName("previewNotes")
         self.preview_notes.setWordWrap(True)
         self.preview = TemplatePreview(height=90)
-        preview_box = QFrame()
+        preview_box = self.preview_box = QFrame()
         preview_box.setObjectName("playbookPreview")
         preview_layout = QVBoxLayout(preview_box)
         preview_layout.setContentsMargins(12, 10, 12, 10)
@@ -129,7 +143,7 @@ class PlaybookPanel(QFrame):
         list_layout.setSpacing(0)
         list_layout.addLayout(header)
         list_layout.addWidget(self.search)
-        list_layout.addWidget(self.empty)
+        list_layout.addWidget(self.empty, 1)
         list_layout.addWidget(self.list, 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
@@ -166,6 +180,10 @@ class PlaybookPanel(QFrame):
         self._entries = list(entries)
         self._by_id = {entry.id: entry for entry in self._entries}
         self.empty.setVisible(not self._entries)
+        self.list.setVisible(bool(self._entries))
+        self.preview_box.setVisible(bool(self._entries))
+        languages = Counter(entry.content.language for entry in self._entries if entry.content.language)
+        self._usual_language = languages.most_common(1)[0][0] if languages else ""
         self._rebuild(keep=current)
 
     def update_entry(self, entry: PlaybookEntry) -> None:
@@ -228,21 +246,27 @@ class PlaybookPanel(QFrame):
         query = self.search.text().strip()
         if query:
             for entry in search(self._entries, query):
-                self._add_entry(entry)
+                self._add_entry(entry, show_folder=True)
         else:
             suggestions = suggest(self._entries, self._facts) if self._facts is not None else []
             if suggestions:
                 self._add_header(SUGGESTED_HEADER, suggested=True)
                 for suggestion in suggestions:
-                    self._add_entry(suggestion.entry, suggested=True)
+                    self._add_entry(suggestion.entry, suggested=True, show_folder=True)
+            filed = [entry for entry in self._entries if entry.category]
+            unfiled = [entry for entry in self._entries if not entry.category]
             group: str | None = None
-            for entry in self._entries:  # store order: uncategorised first, then folder by folder
+            for entry in filed:  # in store order: folder by folder, then by title
                 if entry.category != group:
                     group = entry.category
-                    if group:
-                        parent, child = category_path(group)
-                        self._add_header(f"{parent} › {child}" if child else parent)
+                    parent, child = category_path(group)
+                    self._add_header(f"{parent} › {child}" if child else parent)
                 self._add_entry(entry)
+            if unfiled:
+                if filed or suggestions:
+                    self._add_header(UNFILED_HEADER)
+                for entry in unfiled:
+                    self._add_entry(entry)
         self.list.blockSignals(False)
         target = next(
             (item for item in self._entry_items() if keep is not None and item.data(ENTRY_ID_ROLE) == keep), None
@@ -260,13 +284,14 @@ class PlaybookPanel(QFrame):
         item.setFlags(Qt.ItemFlag.NoItemFlags)
         self.list.addItem(item)
 
-    def _add_entry(self, entry: PlaybookEntry, *, suggested: bool = False) -> None:
+    def _add_entry(self, entry: PlaybookEntry, *, suggested: bool = False, show_folder: bool = False) -> None:
         item = QListWidgetItem(entry.title)
         item.setData(ENTRY_ID_ROLE, entry.id)
         item.setData(BODY_ROLE, entry.body)
-        item.setData(CATEGORY_ROLE, entry.category)
+        item.setData(CATEGORY_ROLE, entry.category if show_folder else "")  # under its folder's header: no chip
         item.setData(SHORTCUT_ROLE, entry.shortcut)
-        item.setData(LANGUAGE_ROLE, entry.content.language)
+        language = entry.content.language
+        item.setData(LANGUAGE_ROLE, language if language != self._usual_language else "")
         item.setData(SUGGESTED_ROLE, suggested)
         tip = [entry.title]
         if entry.shortcut:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QSizePolicy, QTextEdit, QVBoxLayout, QWidget
 
 from app.domain.templates import TemplateError, TemplateVariables, analyse, preview
 from app.ui import theme
@@ -32,6 +32,7 @@ class TemplatePreview(QFrame):
         self.error = QLabel()
         self.error.setObjectName("previewError")
         self.error.setWordWrap(True)
+        self.error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.error.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -39,8 +40,10 @@ class TemplatePreview(QFrame):
         layout.addWidget(self.text, 1)
         layout.addWidget(self.error)
         layout.addWidget(self.meta)
+        layout.addStretch(0)  # takes the room of the hidden text when an error is shown
         self.rendered: str | None = None
         self.overflow = 0
+        self.error_line: int | None = None
 
     def show_template(self, source: str, variables: TemplateVariables, limit: int, platform_name: str) -> bool:
         """Render for the preview; False (and the error shown, no text) when the template cannot render."""
@@ -50,20 +53,25 @@ class TemplatePreview(QFrame):
         except TemplateError as exc:
             self.rendered = None
             self.overflow = 0
+            self.error_line = exc.line
             self.text.setPlainText("")
             self.text.setExtraSelections([])
+            self.text.hide()  # nothing half-rendered to look at: the error takes its place
             self.error.setText(exc.user_message())
             self.error.show()
-            self.meta.setText("")
+            self.meta.setText("Nothing can be inserted until this is fixed.")
+            self.meta.setStyleSheet(f"color: {theme.TEXT_MUTED.name()};")
             return False
         self.rendered = text
+        self.error_line = None
         self.error.hide()
+        self.text.show()
         self.text.setPlainText(text)
         self.overflow = max(0, len(text) - limit)
         where = f" on {platform_name}" if platform_name else ""
         asks = f" · asks for {len(prompts)} value{'s' if len(prompts) != 1 else ''}" if prompts else ""
         if self.overflow:
-            self.meta.setText(f"{len(text)} / {limit}{where} — {self.overflow} over the limit{asks}")
+            self.meta.setText(f"{len(text)} / {limit}{where}: {self.overflow} over the limit{asks}")
             self.meta.setStyleSheet(f"color: {theme.DANGER.name()}; font-weight: 600;")
         else:
             self.meta.setText(f"{len(text)} / {limit} characters{where}{asks}")
@@ -74,7 +82,9 @@ class TemplatePreview(QFrame):
     def show_message(self, message: str) -> None:
         self.rendered = None
         self.overflow = 0
+        self.error_line = None
         self.error.hide()
+        self.text.show()
         self.text.setPlainText("")
         self.text.setPlaceholderText(message)
         self.text.setExtraSelections([])
