@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -9,9 +10,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
-from app.domain.playbook import ConversationFacts, PlaybookEntry
+from app.domain.playbook import ConversationFacts, EntryContent, PlaybookEntry
 
 MATCH_THRESHOLD = 60  # the score (see _word_score) a query word must reach in some field
 RELATIVE_FLOOR = 0.3  # a suggestion scores at least this share of the best one
@@ -127,15 +128,17 @@ def suggest(entries: Sequence[PlaybookEntry], facts: ConversationFacts, limit: i
         return []
     message = {_stem(word) for word in _words(facts.last_inbound_text) if word not in _ALL_STOPWORDS}
     message.discard("")
-    profiles = [_profile(entry) for entry in entries]
+    profiles = [_profile(entry.content) for entry in entries]
     frequency: Counter[str] = Counter(stem for profile in profiles for stem in profile)
+    # Near misses ('deliveri' ~ 'deliver') are looked up once against every stem the playbook uses.
+    near = {stem: _near_stems(stem, frequency) for stem in message}
     language = guess_language(facts.last_inbound_text)
     conversation_tags = {tag.casefold() for tag in facts.tags}
     suggestions = []
     for entry, profile in zip(entries, profiles, strict=True):
         score = 0.0
         for stem in message:
-            weight = _match_weight(stem, profile)
+            weight = profile.get(stem, 0.0) or max((profile.get(other, 0.0) * 0.8 for other in near[stem]), default=0)
             if weight:
                 score += weight * math.log(1 + len(entries) / max(1, frequency.get(stem, 1)))
         score += 6.0 * len(conversation_tags & set(entry.content.tags))  # a tag the team chose is a strong hint
@@ -154,10 +157,10 @@ def suggest(entries: Sequence[PlaybookEntry], facts: ConversationFacts, limit: i
     return suggestions[:limit]
 
 
-def _profile(entry: PlaybookEntry) -> dict[str, float]:
-    """Each stem of an entry with the weight of the strongest field it appears in."""
+@functools.lru_cache(maxsize=4096)
+def _profile(content: EntryContent) -> dict[str, float]:
+    """Each stem of an entry with the weight of the strongest field it appears in (cached by content)."""
     weighted: dict[str, float] = {}
-    content = entry.content
     for text, weight in (
         (content.title, 3.0),
         (" ".join(content.tags), 3.0),
@@ -174,16 +177,14 @@ def _profile(entry: PlaybookEntry) -> dict[str, float]:
     return weighted
 
 
-def _match_weight(stem: str, profile: dict[str, float]) -> float:
-    if stem in profile:
-        return profile[stem]
+def _near_stems(stem: str, vocabulary: Iterable[str]) -> list[str]:
     if len(stem) < 5:
-        return 0.0
-    best = 0.0
-    for candidate, weight in profile.items():
-        if len(candidate) >= 5 and fuzz.ratio(stem, candidate) >= 88:
-            best = max(best, weight * 0.8)
-    return best
+        return []
+    candidates = [word for word in vocabulary if len(word) >= 5 and word != stem]
+    return [
+        match
+        for match, _score, _index in process.extract(stem, candidates, scorer=fuzz.ratio, score_cutoff=88, limit=None)
+    ]
 
 
 def _without_template_code(body: str) -> str:

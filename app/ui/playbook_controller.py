@@ -101,8 +101,11 @@ class PlaybookController(QObject):
     @Slot(str)
     def _on_composer_shortcut_triggered(self, keyword: str) -> None:
         entry = store.find_by_shortcut(self.ctx.engine, keyword)
-        if entry is not None:
-            self.insert_entry(entry.id, keyword=keyword)
+        if entry is None:  # deleted or renamed elsewhere (the CLI, an import) since the list was read
+            self.reload()
+            self.status_changed.emit(f"No answer has the shortcut {keyword} any more.")
+            return
+        self.insert_entry(entry.id, keyword=keyword)
 
     @Slot(int)
     def insert_entry(self, entry_id: int, keyword: str = "") -> None:
