@@ -29,10 +29,10 @@ from app.context import AppContext
 from app.domain.models import ConversationStatus, Visibility
 from app.errors import KnownError
 from app.store import inbox
-from app.store.playbook import list_entries
 from app.ui.delegates.conversation_delegate import ConversationDelegate
 from app.ui.dialogs.shortcuts_overlay import ShortcutsOverlay
 from app.ui.models.inbox_model import InboxModel
+from app.ui.playbook_controller import PlaybookController
 from app.ui.reply_queue import ReplyQueue
 from app.ui.resources import app_icon
 from app.ui.timefmt import display_zone
@@ -53,6 +53,7 @@ _PANE_KEYS = ("panes/inbox", "panes/thread", "panes/playbook")
 _EXTRA_KEYS = [
     ("Move through the inbox", "↑ / ↓"),
     ("Insert the chosen playbook answer", "Enter"),
+    ("Expand a playbook shortcut typed in the reply (e.g. ;refund)", "Tab"),
     ("Close this overlay", "Esc"),
 ]
 
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
 
         self.playbook = PlaybookPanel()
         self.playbook.setObjectName("playbookPane")
+        self.playbook_controller = PlaybookController(ctx, self.playbook, self.composer, self)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("panes")
@@ -164,7 +166,7 @@ class MainWindow(QMainWindow):
         self.replies.outbox_count_changed.connect(self._on_replies_outbox_count_changed)
         if outbox_controller is not None:
             outbox_controller.outbox_sent.connect(self._on_outbox_sent)
-        self.playbook.entry_chosen.connect(self.composer.insert_text)
+        self.playbook_controller.status_changed.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._changed_conversations: set[int] = set()
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -172,7 +174,6 @@ class MainWindow(QMainWindow):
         self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
         self._connect_controller(sync_controller)
 
-        self.playbook.set_entries(list_entries(ctx.engine))
         self._set_offline_label(self.action_offline.isChecked())
         self._update_counts()
         self.replies.announce_count()
@@ -226,6 +227,7 @@ class MainWindow(QMainWindow):
             action.setChecked(True)
             action.blockSignals(False)
         self.action_find_playbook = self._action("&Find in playbook", "Ctrl+K", self.focus_playbook_search)
+        self.action_focus_playbook = self._action("Go to the &playbook", "Ctrl+Shift+P", self.focus_playbook)
         self.action_shortcuts = self._action(
             "&Keyboard shortcuts", ["?", "Shift+?", "F1"], self.toggle_shortcuts
         )  # "Shift+?" too: some keymaps report the shift that typing "?" needs
@@ -239,7 +241,7 @@ class MainWindow(QMainWindow):
         self.action_mark_unread = self._action("Mark as &unread", "Ctrl+Shift+M", lambda: None)
         self.action_mark_unread.setEnabled(False)  # needs a store write the inbox module does not offer yet
         self.action_pending = self._action(
-            "Mark as &pending", "Ctrl+Shift+P", lambda: self.set_current_status(ConversationStatus.PENDING)
+            "Mark as &pending", "Ctrl+Alt+P", lambda: self.set_current_status(ConversationStatus.PENDING)
         )
         self.action_close_conversation = self._action(
             "&Close conversation", "Ctrl+E", lambda: self.set_current_status(ConversationStatus.CLOSED)
@@ -284,6 +286,12 @@ class MainWindow(QMainWindow):
                 self.action_reopen,
             ],
         )
+        playbook = self.playbook_controller
+        self._add_menu(
+            bar.addMenu("&Playbook"),
+            [self.action_focus_playbook, self.action_find_playbook, None, playbook.action_new, None,
+             playbook.action_import, playbook.action_export, None, playbook.action_starter],
+        )  # fmt: skip
         self._add_menu(bar.addMenu("&Accounts"), [self.action_accounts, self.action_sync_now])
         self._add_menu(bar.addMenu("&Help"), [self.action_shortcuts, None, self.action_about])
 
@@ -420,6 +428,12 @@ class MainWindow(QMainWindow):
             self.action_show_playbook.setChecked(True)
         self.playbook.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.playbook.search.selectAll()
+
+    @Slot()
+    def focus_playbook(self) -> None:
+        if not self.playbook.isVisible():
+            self.action_show_playbook.setChecked(True)
+        self.playbook.focus_list()
 
     @Slot(list)
     def _on_controller_messages_stored(self, conversation_ids: list[int]) -> None:
