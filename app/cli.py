@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("file", nargs="?", help="a backup file (default: the newest sound one)")
     restore.add_argument("--list", action="store_true", help="list the automatic backups, newest first")
 
+    from app.cli_playbook import add_parser as add_playbook_parser
+
+    add_playbook_parser(commands)
+
     demo_server = commands.add_parser("demo-server", help="run the seeded demo Mastodon server alone")
     demo_server.add_argument("--port", type=int, default=3000)
     demo_server.add_argument("--no-traffic", action="store_true", help="do not post new customer messages")
@@ -121,6 +125,7 @@ def _run_command(args: argparse.Namespace) -> int:
             "outbox": _outbox,
             "inbox": _inbox,
             "export": _export,
+            "playbook": _playbook,
         }[args.command]
         return handler(ctx, args)
     finally:
@@ -200,6 +205,12 @@ def _outbox(ctx: AppContext, args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0 if report.ok else 1
+
+
+def _playbook(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.cli_playbook import run
+
+    return run(ctx, args)
 
 
 def _inbox(ctx: AppContext, args: argparse.Namespace) -> int:

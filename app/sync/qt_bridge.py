@@ -22,7 +22,6 @@ from app.sync.writer import StoreWriter
 log = logging.getLogger("app.sync.qt")
 
 SHUTDOWN_DEADLINE_S = 2.0
-STORED_INTERVAL_MS = 500
 
 
 class _JobSignals(QObject):
@@ -73,9 +72,7 @@ class SyncController(QObject):
       account_progressed(SyncProgress): a page of one account's stream was stored.
       account_synced(SyncOutcome): an account's run ended well (or was cancelled).
       account_failed(SyncOutcome): an account's run ended in trouble; `outcome.error` says what.
-      messages_stored(list[int]): these conversations got new messages. Pages land many times a second
-          in a big sync; their conversations are gathered and sent at most every `stored_interval_ms`
-          (and at once when a run ends), so listeners refresh at a pace the GUI thread can keep.
+      messages_stored(list[int]): these conversations got new messages (sent per page, as they land).
       states_changed(): account states in the store may have changed (refresh the account list).
 
     `shutdown()` (connect it to aboutToQuit) cancels every job and returns within two seconds:
@@ -98,7 +95,6 @@ class SyncController(QObject):
         scheduler: Scheduler | None = None,
         tick_ms: int = 1000,
         max_jobs: int = 4,
-        stored_interval_ms: int = STORED_INTERVAL_MS,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -115,11 +111,6 @@ class SyncController(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(tick_ms)
         self._timer.timeout.connect(self._on_timer_timeout)
-        self._stored_ids: set[int] = set()
-        self._stored_timer = QTimer(self)
-        self._stored_timer.setSingleShot(True)
-        self._stored_timer.setInterval(stored_interval_ms)
-        self._stored_timer.timeout.connect(self._on_stored_timer_timeout)
 
     def start(self) -> None:
         """Begin syncing every account on its interval (each one runs once right away)."""
@@ -154,7 +145,6 @@ class SyncController(QObject):
         started = time.monotonic()
         self._closing = True
         self._timer.stop()
-        self._stored_timer.stop()
         self._pool.clear()  # queued jobs never start
         for running in self._jobs.values():
             running.cancel.set()
@@ -195,15 +185,7 @@ class SyncController(QObject):
             return
         self.account_progressed.emit(progress)
         if progress.page_stored and progress.conversation_ids:
-            self._stored_ids.update(progress.conversation_ids)
-            if not self._stored_timer.isActive():
-                self._stored_timer.start()
-
-    @Slot()
-    def _on_stored_timer_timeout(self) -> None:
-        if self._stored_ids and not self._closing:
-            stored, self._stored_ids = sorted(self._stored_ids), set()
-            self.messages_stored.emit(stored)
+            self.messages_stored.emit(list(progress.conversation_ids))
 
     @Slot(object)
     def _on_job_finished(self, outcome: SyncOutcome) -> None:
@@ -212,8 +194,6 @@ class SyncController(QObject):
             running.signals.deleteLater()  # on its own (GUI) thread; the pool thread may still hold the wrapper
         if self._closing:
             return
-        self._stored_timer.stop()
-        self._on_stored_timer_timeout()  # what the run stored is shown before it is reported done
         self.scheduler.finished(outcome)
         if outcome.failed:
             self.account_failed.emit(outcome)

@@ -18,6 +18,9 @@ from app.errors import DatabaseDamaged, KnownError, SecretStoreUnavailable
 from app.paths import ProfilePaths, resolve_profile
 from app.store.backups import restore_backup
 from app.store.database import list_backups
+from app.sync.qt_bridge import SyncController
+from app.sync.qt_outbox import OutboxController
+from app.ui.demo_starter import DemoStarter
 from app.ui.main_window import MainWindow
 from app.ui.resources import app_icon
 from app.ui.theme import apply_theme
@@ -25,6 +28,7 @@ from app.ui.theme import apply_theme
 log = logging.getLogger("app.ui")
 
 EXIT_START_FAILED = 2
+GIL_SWITCH_INTERVAL_S = 0.001
 _HEADLESS_PLATFORMS = {"offscreen", "minimal"}
 
 
@@ -36,12 +40,28 @@ class GuiSession:
     ctx: AppContext | None = None
     error_box: QMessageBox | None = None
     exit_code: int | None = None
+    demo: DemoStarter | None = None
+
+    def close(self) -> None:
+        """Stop background work and release the profile (what quitting does)."""
+        if self.window is not None:
+            if self.window.outbox_controller is not None:
+                self.window.outbox_controller.shutdown()
+            if self.window.sync_controller is not None:
+                self.window.sync_controller.shutdown()
+        if self.demo is not None:
+            self.demo.stop()
+        if self.ctx is not None:
+            self.ctx.close()
 
 
 def application() -> QApplication:
     """The one QApplication, created if needed and given Parley's name, desktop id, icon and look."""
     instance = QApplication.instance()
     app = instance if isinstance(instance, QApplication) else QApplication(sys.argv[:1])
+    # The GUI thread shares the interpreter lock with the sync and outbox workers; handing it over every
+    # millisecond (instead of Python's default 5 ms) keeps painting smooth while a large sync parses pages.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
     app.setOrganizationName(APP_NAME)
@@ -63,9 +83,11 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def build_main_window(ctx: AppContext, sync_controller: Any | None = None) -> MainWindow:
+def build_main_window(
+    ctx: AppContext, sync_controller: Any | None = None, outbox_controller: Any | None = None
+) -> MainWindow:
     """The main window over an open context, not yet shown; tests drive it directly."""
-    return MainWindow(ctx, sync_controller)
+    return MainWindow(ctx, sync_controller, outbox_controller=outbox_controller)
 
 
 def show_startup_error(error: KnownError, *, in_window: bool = True) -> QMessageBox | None:
@@ -81,7 +103,9 @@ def show_startup_error(error: KnownError, *, in_window: bool = True) -> QMessage
     return box
 
 
-def start_gui(args: argparse.Namespace, *, errors_in_window: bool = True) -> GuiSession:
+def start_gui(
+    args: argparse.Namespace, *, errors_in_window: bool = True, demo_traffic_interval_s: float = 8.0
+) -> GuiSession:
     """Open the profile and show the window, without entering the event loop.
 
     Start-up errors go to stderr and, unless `errors_in_window` is False, to a message box. A damaged
@@ -96,7 +120,7 @@ def start_gui(args: argparse.Namespace, *, errors_in_window: bool = True) -> Gui
     except KnownError as exc:
         _fail(session, exc, errors_in_window)
         return session
-    _open_profile(session, args, paths, errors_in_window)
+    _open_profile(session, args, paths, errors_in_window, demo_traffic_interval_s)
     return session
 
 
@@ -105,17 +129,21 @@ def _fail(session: GuiSession, error: KnownError, in_window: bool) -> None:
     session.error_box = show_startup_error(error, in_window=in_window)
 
 
-def _open_profile(session: GuiSession, args: argparse.Namespace, paths: ProfilePaths, in_window: bool) -> None:
+def _open_profile(
+    session: GuiSession, args: argparse.Namespace, paths: ProfilePaths, in_window: bool, traffic_interval_s: float
+) -> None:
     try:
         ctx = open_context(paths, demo=args.demo, offline=args.offline, verbose=args.verbose)
     except KnownError as exc:
         _fail(session, exc, in_window)
         if isinstance(exc, DatabaseDamaged) and session.error_box is not None and list_backups(paths.backups):
-            _offer_restore(session, args, paths, in_window)
+            _offer_restore(session, args, paths, in_window, traffic_interval_s)
         return
     try:
-        controller = _make_sync_controller(ctx)
-        window = build_main_window(ctx, controller)
+        controller = SyncController(ctx)
+        sender = OutboxController(ctx, controller.writer)
+        controller.account_synced.connect(sender.send_now)
+        window = build_main_window(ctx, controller, sender)
     except KnownError as exc:
         ctx.close()
         _fail(session, exc, in_window)
@@ -123,14 +151,17 @@ def _open_profile(session: GuiSession, args: argparse.Namespace, paths: ProfileP
     settle_heap()
     window.show()
     check_keyring(window, ctx)
-    if args.demo:
-        _start_demo(window, ctx)
-    if controller is not None:
-        controller.start()
     session.window, session.ctx, session.exit_code = window, ctx, None
+    if args.demo:
+        session.demo = DemoStarter(window, ctx, controller, traffic_interval_s=traffic_interval_s)
+        session.demo.start()
+    controller.start()
+    sender.start()
 
 
-def _offer_restore(session: GuiSession, args: argparse.Namespace, paths: ProfilePaths, in_window: bool) -> None:
+def _offer_restore(
+    session: GuiSession, args: argparse.Namespace, paths: ProfilePaths, in_window: bool, traffic_interval_s: float
+) -> None:
     """A "Restore last backup" button on the damaged-database message; clicking it restores and starts."""
     assert session.error_box is not None
     button = session.error_box.addButton("Restore last backup", QMessageBox.ButtonRole.AcceptRole)
@@ -145,7 +176,7 @@ def _offer_restore(session: GuiSession, args: argparse.Namespace, paths: Profile
         except KnownError as exc:
             _fail(session, exc, in_window)
             return
-        _open_profile(session, args, paths, in_window)
+        _open_profile(session, args, paths, in_window, traffic_interval_s)
         if session.window is not None:
             kept = restored.damaged_kept_as.name if restored.damaged_kept_as else "-"
             session.window.statusBar().showMessage(
@@ -163,15 +194,6 @@ def check_keyring(window: MainWindow, ctx: AppContext) -> None:
         window.show_keyring_warning(exc)
 
 
-def _make_sync_controller(ctx: AppContext) -> Any | None:
-    """Hook for the sync engine: return app.sync.qt_bridge.SyncController(ctx) once it is wired in."""
-    return None
-
-
-def _start_demo(window: MainWindow, ctx: AppContext) -> None:
-    """Hook for the demo workspace (seeded server, demo accounts); a no-op until the demo lands."""
-
-
 def run_gui(args: argparse.Namespace) -> int:
     """Start the app and run its event loop; 2 when the profile cannot be opened."""
     app = application()
@@ -186,13 +208,5 @@ def run_gui(args: argparse.Namespace) -> int:
             break
     if session.window is None or session.ctx is None:
         return session.exit_code or EXIT_START_FAILED
-    controller = session.window.sync_controller
-    ctx = session.ctx
-
-    def shut_down() -> None:
-        if controller is not None:
-            controller.shutdown()
-        ctx.close()
-
-    app.aboutToQuit.connect(shut_down)
+    app.aboutToQuit.connect(session.close)
     return int(app.exec())

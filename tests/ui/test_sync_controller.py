@@ -164,21 +164,3 @@ def test_shutdown_keeps_its_deadline_even_when_a_request_ignores_the_close(
     finally:
         hang.release.set()  # the "request timeout" finally fires
         qtbot.waitUntil(lambda: controller.running_jobs() == 0, timeout=5000)
-
-
-def test_pages_landing_fast_are_announced_together_and_all_of_them_before_the_run_is_reported(
-    ctx: AppContext, fake: FakePlatform, qtbot
-) -> None:
-    """Tried: 200 pages stored back to back; a refresh per page would keep the GUI thread busy."""
-    controller = SyncController(ctx, connector_factory=fake, stored_interval_ms=60_000)
-    try:
-        brand = add(ctx, "brand")
-        fake.script("brand", "mentions", *pages_of("mentions", *[[f"m{n}"] for n in range(200)]))
-        announced: list[list[int]] = []
-        controller.messages_stored.connect(announced.append)
-        with qtbot.waitSignal(controller.account_synced, timeout=10_000):
-            controller.sync_now(brand.id)
-        assert len(announced) == 1, "the pages of one run were announced together"
-        assert sorted(announced[0]) == sorted(inbox.conversation_ids(ctx.engine)) and len(announced[0]) == 200
-    finally:
-        controller.shutdown()
