@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,16 +18,12 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-RESULTS_ENV = "PARLEY_SURVIVAL_JSON"
+from tests.reliability.survival_table import ROOT, results_path
+
 _FIELD = re.compile(r"^(Fault|Survives):\s*(.+?)(?=\n\s*\n|\n\s*(?:Fault|Survives):|\Z)", re.S | re.M)
 
 _results: dict[str, dict[str, Any]] = {}
 _collected: dict[str, int] = {}
-
-
-def results_path() -> Path:
-    return Path(os.environ.get(RESULTS_ENV) or ROOT / "build" / "reliability-results.json")
 
 
 def describe(item: pytest.Item) -> dict[str, str]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
-from tests.reliability.conftest import results_path
-
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS_ENV = "PARLEY_SURVIVAL_JSON"
 HEADING = "## What Parley survives"
 AREA_ORDER = (
     "Malformed platform data",
@@ -26,6 +28,11 @@ AREA_ORDER = (
     "Load",
 )
 _RESULT = {"passed": "survives", "failed": "**FAILS**", "skipped": "not run"}
+
+
+def results_path() -> Path:
+    """Where the suite records its outcomes: build/reliability-results.json, or $PARLEY_SURVIVAL_JSON."""
+    return Path(os.environ.get(RESULTS_ENV) or ROOT / "build" / "reliability-results.json")
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -50,13 +57,16 @@ def _sentence(text: str) -> str:
 def markdown(entries: list[dict[str, Any]]) -> str:
     entries = sorted(entries, key=_order)
     survived = sum(1 for e in entries if e["outcome"] == "passed")
-    lines = [
-        HEADING,
-        "",
+    intro = (
         f"Each row is one fault that `tests/reliability/` injects into the real app, and what the app does about "
         f"it. {survived} of {len(entries)} faults survived in the last run. The table is generated from that "
         "run: `python -m pytest tests/reliability` records the outcomes, "
-        "`python -m tests.reliability.survival_table --readme README.md` rewrites this section.",
+        "`python -m tests.reliability.survival_table --readme README.md` rewrites this section."
+    )
+    lines = [
+        HEADING,
+        "",
+        textwrap.fill(intro, width=110, break_on_hyphens=False, break_long_words=False),
         "",
         "| Area | Fault injected | What Parley does | Result |",
         "| --- | --- | --- | --- |",
@@ -72,11 +82,15 @@ def markdown(entries: list[dict[str, Any]]) -> str:
 
 
 def replace_section(readme: str, section: str) -> str:
-    """`readme` with its "What Parley survives" section (up to the next level-2 heading) replaced or appended."""
+    """`readme` with its "What Parley survives" section (up to the next level-2 heading) replaced; a README
+    without one gets it before its Development section, or at the end."""
     lines = readme.splitlines(keepends=True)
     start = next((i for i, line in enumerate(lines) if line.rstrip() == HEADING), None)
     if start is None:
-        return readme.rstrip("\n") + "\n\n" + section
+        development = next((i for i, line in enumerate(lines) if line.rstrip() == "## Development"), None)
+        if development is None:
+            return readme.rstrip("\n") + "\n\n" + section
+        return "".join(lines[:development]) + section + "\n" + "".join(lines[development:])
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     tail = "".join(lines[end:])
     return "".join(lines[:start]) + section + ("\n" + tail if tail else "")
