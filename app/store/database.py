@@ -92,6 +92,7 @@ def explain_store_error(database: Path | None, detail: str) -> StoreError | None
 
 
 def _restore_hint(database: Path | None) -> str:
+    # The profile keeps its backups in "backups" beside the database (app.paths.ProfilePaths).
     backups = list_backups(database.parent / "backups") if database is not None else []
     if backups:
         return (
@@ -177,6 +178,8 @@ def backup_sqlite(database: Path, folder: Path, *, reason: str = "daily", keep_i
         destination = sqlite3.connect(target)
         try:
             source.backup(destination)
+            # A copy is a plain file: in WAL mode even a read-only check would leave -wal/-shm beside it.
+            destination.execute("PRAGMA journal_mode=DELETE")
         finally:
             destination.close()
     finally:

@@ -193,9 +193,8 @@ def test_the_start_up_message_for_a_damaged_database_restores_the_last_backup_an
         (kept,) = data_dir.glob("parley.sqlite3.damaged-*")
         assert kept.read_bytes() == damaged
     finally:
+        session.close()  # stops the sync it started, as quitting does
         for widget in (session.window, session.error_box):
             if widget is not None:
                 widget.close()
                 widget.deleteLater()
-        if session.ctx is not None:
-            session.ctx.close()

@@ -225,8 +225,7 @@ def test_a_missing_keyring_backend_is_explained_in_the_window(qtbot, tmp_path: P
         qtbot.waitUntil(window.banner.isVisible)
         assert "no OS keyring is available" in window.banner.text() and "gnome-keyring" in window.banner.text()
     finally:
+        session.close()
         if session.window is not None:
             session.window.close()
             session.window.deleteLater()
-        if session.ctx is not None:
-            session.ctx.close()
