@@ -4,6 +4,7 @@
 # in a venv of its own so its dependencies never mix with the app's.
 #   packaging/bootstrap.sh app     # the app and its demo server
 #   packaging/bootstrap.sh test    # plus everything the test suite starts
+#   packaging/bootstrap.sh dist    # the app plus PyInstaller, to build the desktop bundle (make dist)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want=${1:-app}
@@ -36,6 +37,8 @@ if [ "$want" = test ]; then
   .venv/bin/python -m pip install -q -e ".[demo,test]"
   if [ ! -x .venv-synapse/bin/python ]; then "$PYTHON" -m venv .venv-synapse; fi
   .venv-synapse/bin/python -m pip install -q "matrix-synapse==1.163.2"
+elif [ "$want" = dist ]; then
+  .venv/bin/python -m pip install -q -e ".[demo]" "pyinstaller==6.22.3" "pyinstaller-hooks-contrib==2026.9"
 else
   .venv/bin/python -m pip install -q -e ".[demo]"
 fi

@@ -1,16 +1,15 @@
-"""Finds the demo's data files in resources/, from a source checkout or an installed bundle."""
+"""Finds the demo's data files in resources/, from a source checkout, an installed wheel or a bundle."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+
+from app.paths import resources_dir
 
 
 def resources_root() -> Path:
-    bundled = getattr(sys, "_MEIPASS", None)
-    if bundled:
-        return Path(bundled) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
+    # Without a resources folder the checkout path is still the clearest thing to name in the error.
+    return resources_dir() or Path(__file__).resolve().parents[2] / "resources"
 
 
 def demo_file(name: str) -> Path:
