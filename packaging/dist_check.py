@@ -15,13 +15,21 @@ import time
 import tomllib
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = Path("dist") / "parley"
 STARTED = re.compile(r"Parley \S+ running \(profile ")
 DEMO_SERVER_UP = re.compile(r"demo server up on (http://127\.0\.0\.1:\d+)")
+QT_PLUGINS = (
+    "platforms/libqxcb.so",
+    "platforms/libqoffscreen.so",
+    "platforms/libqwayland.so",
+    "imageformats/libqsvg.so",
+    "iconengines/libqsvgicon.so",
+)
 # Lines in the profile's log that mean the bundle is missing a part it needs.
 BAD_LOG_LINES = ("keyring unavailable", "Traceback", " ERROR ", " CRITICAL ")
 
@@ -100,6 +108,7 @@ def run(command: list[str], **kwargs: object) -> str:
 def check_bundle(exe: Path, version: str, work: Path, *, hold: float) -> None:
     if not exe.is_file():
         raise CheckFailed(f"no bundled binary at {exe}")
+    check_contents(exe.parent)
     printed = run([str(exe), "--version"]).strip()
     if printed != f"Parley {version}":
         raise CheckFailed(f"`parley --version` printed {printed!r}, expected 'Parley {version}'")
@@ -111,7 +120,32 @@ def check_bundle(exe: Path, version: str, work: Path, *, hold: float) -> None:
         env = {**os.environ, **keyring_env, "QT_QPA_PLATFORM": "offscreen"}
         env.pop("PARLEY_DATA_DIR", None)
         check_demo_server(exe, env, work)
-        check_demo_window(exe, env, work, hold=hold)
+        check_window(exe, env, work / "offscreen", demo=True, hold=hold)
+        if shutil.which("Xvfb"):
+            with x_server() as display:
+                check_window(exe, {**env, "QT_QPA_PLATFORM": "xcb", "DISPLAY": display}, work / "xcb", hold=1)
+        else:
+            say("no Xvfb here: the xcb platform plugin was not started")
+
+
+def check_contents(bundle: Path) -> None:
+    """The files the app reads at run time, and the Qt plugins a desktop needs, are all in the bundle."""
+    contents = bundle / "_internal"  # PyInstaller's contents folder (sys._MEIPASS)
+    wanted = [contents / "pyproject.toml"]
+    wanted += [contents / "resources" / p.relative_to(ROOT / "resources") for p in files(ROOT / "resources")]
+    migrations = ROOT / "app" / "store" / "migrations"
+    wanted += [contents / "app/store/migrations" / p.relative_to(migrations) for p in files(migrations)]
+    plugins = contents / "PySide6" / "Qt" / "plugins"
+    for plugin in QT_PLUGINS:
+        wanted.append(plugins / plugin)
+    missing = [str(path.relative_to(bundle)) for path in wanted if not path.is_file()]
+    if missing:
+        raise CheckFailed("the bundle lacks:\n  " + "\n  ".join(missing))
+    say(f"contents: resources, migrations and {len(QT_PLUGINS)} Qt plugins present")
+
+
+def files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
 
 
 def check_demo_server(exe: Path, env: dict[str, str], work: Path) -> None:
@@ -133,31 +167,57 @@ def check_demo_server(exe: Path, env: dict[str, str], work: Path) -> None:
         raise CheckFailed("the demo server's mastodon-mock child kept running after parley demo-server exited")
 
 
-def check_demo_window(exe: Path, env: dict[str, str], work: Path, *, hold: float) -> None:
-    """`parley --demo` opens its window offscreen, stays up, and quits with exit code 0 on SIGTERM."""
-    data_dir = work / "profile"
-    log = work / "profile-demo" / "logs" / "parley.log"  # --demo keeps its profile beside the chosen one
-    stderr = work / "demo-window.err"
+def check_window(exe: Path, env: dict[str, str], work: Path, *, hold: float, demo: bool = False) -> None:
+    """The window opens on the given Qt platform, stays up, and quits with exit code 0 on SIGTERM."""
+    name = f"{'--demo' if demo else 'window'} on {env['QT_QPA_PLATFORM']}"
+    work.mkdir(parents=True, exist_ok=True)
+    profile = work / "profile"
+    log = (work / "profile-demo" if demo else profile) / "logs" / "parley.log"  # --demo: a profile beside it
+    stderr = work / "stderr"
     with stderr.open("w") as errors:
-        process = subprocess.Popen([str(exe), "--demo", "--data-dir", str(data_dir)], env=env, stderr=errors)
+        command = [str(exe), *(["--demo"] if demo else []), "--data-dir", str(profile)]
+        process = subprocess.Popen(command, env=env, stderr=errors)
     try:
-        wait_for(lambda: bool(STARTED.search(read(log))), process, 120, "the demo window to start", stderr)
-        say("--demo: the window is up offscreen")
-        demo_server = DEMO_SERVER_UP.search(read(log))
+        wait_for(lambda: bool(STARTED.search(read(log))), process, 120, f"the {name} to start", stderr)
+        say(f"{name}: the window is up")
         deadline = time.monotonic() + hold
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise CheckFailed(f"parley --demo stopped by itself (exit {process.returncode}): {read(stderr)}")
+                raise CheckFailed(f"{name} stopped by itself (exit {process.returncode}): {read(stderr)}")
             time.sleep(0.2)
-        stop(process, signal.SIGTERM, "parley --demo", stderr)
+        demo_server = DEMO_SERVER_UP.search(read(log))
+        stop(process, signal.SIGTERM, name, stderr)
     finally:
         kill_if_running(process)
     problems = [line for line in read(log).splitlines() if any(bad in line for bad in BAD_LOG_LINES)]
     if problems or "Traceback" in read(stderr):
-        raise CheckFailed("the demo profile's log or stderr reports trouble:\n" + "\n".join(problems) + read(stderr))
+        raise CheckFailed(
+            f"{name}: the profile's log or stderr reports trouble:\n" + "\n".join(problems) + read(stderr)
+        )
     if demo_server and answers(demo_server.group(1)):
-        raise CheckFailed("the demo window's server kept running after the app quit")
-    say("--demo: quit cleanly on SIGTERM (exit code 0), no errors in the profile's log")
+        raise CheckFailed(f"{name}: the demo server kept running after the app quit")
+    say(f"{name}: quit cleanly on SIGTERM (exit code 0), no errors in the profile's log")
+
+
+@contextmanager
+def x_server() -> Iterator[str]:
+    """A private Xvfb display, so the bundle's xcb plugin (what a Linux desktop uses) is started for real."""
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-nolisten", "tcp", "-screen", "0", "1280x800x24"],
+        pass_fds=(write_end,),
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end) as display_fd:
+            number = display_fd.readline().strip()
+        if not number:
+            raise CheckFailed("Xvfb did not start")
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def check_desktop_install(bundle: Path, data_home: Path) -> None:
