@@ -90,7 +90,11 @@ def build(clone: Path) -> float:
     started = time.monotonic()
     log = clone.parent / "make-dist.log"
     with log.open("w") as output:
-        result = subprocess.run(["make", "dist"], cwd=clone, stdout=output, stderr=subprocess.STDOUT, check=False)
+        # A clean make: when this runs under another make (make test), its jobserver settings do not apply here.
+        env = {key: value for key, value in os.environ.items() if key not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+        result = subprocess.run(
+            ["make", "dist"], cwd=clone, env=env, stdout=output, stderr=subprocess.STDOUT, check=False
+        )
     if result.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
         raise CheckFailed(f"make dist failed (exit {result.returncode}); the end of its output:\n{tail}")
