@@ -18,6 +18,7 @@ class Preferences:
     work_offline: bool = False
     show_notifications: bool = True
     display_time_zone: str = ""
+    public_replies_need_review: bool = False
 
 
 def load_preferences(path: Path) -> Preferences:

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = Path("dist") / "parley"
 STARTED = re.compile(r"Parley \S+ running \(profile ")
 DEMO_SERVER_UP = re.compile(r"demo server up on (http://127\.0\.0\.1:\d+)")
+# The demo account's first sync stored conversations: server, seeding, keyring and connector all worked.
+DEMO_SYNCED = re.compile(r"synced \d+ pages, [1-9]\d* new")
 QT_PLUGINS = (
     "platforms/libqxcb.so",
     "platforms/libqoffscreen.so",
@@ -184,6 +186,9 @@ def check_window(exe: Path, env: dict[str, str], work: Path, *, hold: float, dem
     try:
         wait_for(lambda: bool(STARTED.search(read(log))), process, 120, f"the {name} to start", stderr)
         say(f"{name}: the window is up")
+        if demo:
+            wait_for(lambda: bool(DEMO_SYNCED.search(read(log))), process, 300, "the demo inbox to sync", stderr)
+            say(f"{name}: the demo server was seeded and its conversations synced into the inbox")
         deadline = time.monotonic() + hold
         while time.monotonic() < deadline:
             if process.poll() is not None:

@@ -16,6 +16,9 @@ from app import APP_ID, APP_NAME, version
 from app.context import AppContext, open_context
 from app.errors import KnownError, SecretStoreUnavailable
 from app.paths import resolve_profile
+from app.sync.qt_bridge import SyncController
+from app.sync.qt_outbox import OutboxController
+from app.ui.demo_starter import DemoStarter
 from app.ui.main_window import MainWindow
 from app.ui.resources import app_icon
 from app.ui.theme import apply_theme
@@ -34,6 +37,19 @@ class GuiSession:
     ctx: AppContext | None = None
     error_box: QMessageBox | None = None
     exit_code: int | None = None
+    demo: DemoStarter | None = None
+
+    def close(self) -> None:
+        """Stop background work and release the profile (what quitting does)."""
+        if self.window is not None:
+            if self.window.outbox_controller is not None:
+                self.window.outbox_controller.shutdown()
+            if self.window.sync_controller is not None:
+                self.window.sync_controller.shutdown()
+        if self.demo is not None:
+            self.demo.stop()
+        if self.ctx is not None:
+            self.ctx.close()
 
 
 def application() -> QApplication:
@@ -50,9 +66,11 @@ def application() -> QApplication:
     return app
 
 
-def build_main_window(ctx: AppContext, sync_controller: Any | None = None) -> MainWindow:
+def build_main_window(
+    ctx: AppContext, sync_controller: Any | None = None, outbox_controller: Any | None = None
+) -> MainWindow:
     """The main window over an open context, not yet shown; tests drive it directly."""
-    return MainWindow(ctx, sync_controller)
+    return MainWindow(ctx, sync_controller, outbox_controller=outbox_controller)
 
 
 def show_startup_error(error: KnownError, *, in_window: bool = True) -> QMessageBox | None:
@@ -68,7 +86,9 @@ def show_startup_error(error: KnownError, *, in_window: bool = True) -> QMessage
     return box
 
 
-def start_gui(args: argparse.Namespace, *, errors_in_window: bool = True) -> GuiSession:
+def start_gui(
+    args: argparse.Namespace, *, errors_in_window: bool = True, demo_traffic_interval_s: float = 8.0
+) -> GuiSession:
     """Open the profile and show the window, without entering the event loop.
 
     Start-up errors go to stderr and, unless `errors_in_window` is False, to a message box.
@@ -82,18 +102,22 @@ def start_gui(args: argparse.Namespace, *, errors_in_window: bool = True) -> Gui
     except KnownError as exc:
         return GuiSession(error_box=show_startup_error(exc, in_window=errors_in_window), exit_code=EXIT_START_FAILED)
     try:
-        controller = _make_sync_controller(ctx)
-        window = build_main_window(ctx, controller)
+        controller = SyncController(ctx)
+        sender = OutboxController(ctx, controller.writer)
+        controller.account_synced.connect(sender.send_now)
+        window = build_main_window(ctx, controller, sender)
     except KnownError as exc:
         ctx.close()
         return GuiSession(error_box=show_startup_error(exc, in_window=errors_in_window), exit_code=EXIT_START_FAILED)
     window.show()
     check_keyring(window, ctx)
+    session = GuiSession(window=window, ctx=ctx)
     if args.demo:
-        _start_demo(window, ctx)
-    if controller is not None:
-        controller.start()
-    return GuiSession(window=window, ctx=ctx)
+        session.demo = DemoStarter(window, ctx, controller, traffic_interval_s=demo_traffic_interval_s)
+        session.demo.start()
+    controller.start()
+    sender.start()
+    return session
 
 
 def check_keyring(window: MainWindow, ctx: AppContext) -> None:
@@ -102,15 +126,6 @@ def check_keyring(window: MainWindow, ctx: AppContext) -> None:
     except SecretStoreUnavailable as exc:
         log.warning("keyring unavailable: %s", exc)
         window.show_keyring_warning(exc)
-
-
-def _make_sync_controller(ctx: AppContext) -> Any | None:
-    """Hook for the sync engine: return app.sync.qt_bridge.SyncController(ctx) once it is wired in."""
-    return None
-
-
-def _start_demo(window: MainWindow, ctx: AppContext) -> None:
-    """Hook for the demo workspace (seeded server, demo accounts); a no-op until the demo lands."""
 
 
 def run_gui(args: argparse.Namespace) -> int:
@@ -125,17 +140,9 @@ def run_gui(args: argparse.Namespace) -> int:
             loop.exec()
         return session.exit_code
     assert session.window is not None and session.ctx is not None
-    controller = session.window.sync_controller
-    ctx = session.ctx
-
-    def shut_down() -> None:
-        if controller is not None:
-            controller.shutdown()
-        ctx.close()
-
-    app.aboutToQuit.connect(shut_down)
+    app.aboutToQuit.connect(session.close)
     _quit_on_termination_signals(app)
-    log.info("Parley %s running (profile %s)", version(), ctx.paths.root)
+    log.info("Parley %s running (profile %s)", version(), session.ctx.paths.root)
     return int(app.exec())
 
 

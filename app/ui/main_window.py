@@ -33,6 +33,7 @@ from app.store.playbook import list_entries
 from app.ui.delegates.conversation_delegate import ConversationDelegate
 from app.ui.dialogs.shortcuts_overlay import ShortcutsOverlay
 from app.ui.models.inbox_model import InboxModel
+from app.ui.reply_queue import ReplyQueue
 from app.ui.resources import app_icon
 from app.ui.timefmt import display_zone
 from app.ui.widgets.banner import Banner
@@ -75,10 +76,19 @@ class MainWindow(QMainWindow):
     reply_send_requested = Signal(int, str)
     reply_review_requested = Signal(int, str)
 
-    def __init__(self, ctx: AppContext, sync_controller: Any | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        sync_controller: Any | None = None,
+        parent: QWidget | None = None,
+        *,
+        outbox_controller: Any | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.sync_controller = sync_controller
+        self.outbox_controller = outbox_controller
+        self.replies = ReplyQueue(ctx, outbox_controller, self)
         self.setWindowTitle(APP_NAME + (" — demo" if ctx.demo else ""))
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
@@ -125,9 +135,12 @@ class MainWindow(QMainWindow):
         self.keyring_label.hide()
         self.counts_label = QLabel()
         self.counts_label.setObjectName("counts")
+        self.outbox_label = QLabel()
+        self.outbox_label.setObjectName("outboxCount")
         self.statusBar().addWidget(self.sync_status, 1)
         self.statusBar().addPermanentWidget(self.keyring_label)
         self.statusBar().addPermanentWidget(self.offline_label)
+        self.statusBar().addPermanentWidget(self.outbox_label)
         self.statusBar().addPermanentWidget(self.counts_label)
         self.statusBar().setSizeGripEnabled(False)
 
@@ -142,12 +155,20 @@ class MainWindow(QMainWindow):
         self.inbox_view.conversation_selected.connect(self._on_inbox_conversation_selected)
         self.composer.send_requested.connect(self.reply_send_requested)
         self.composer.review_requested.connect(self.reply_review_requested)
+        self.reply_send_requested.connect(self.replies.send)
+        self.reply_review_requested.connect(self.replies.queue_for_review)
+        self.replies.reply_queued.connect(self._on_replies_reply_queued)
+        self.replies.reply_refused.connect(self._on_replies_reply_refused)
+        self.replies.outbox_count_changed.connect(self._on_replies_outbox_count_changed)
+        if outbox_controller is not None:
+            outbox_controller.outbox_sent.connect(self._on_outbox_sent)
         self.playbook.entry_chosen.connect(self.composer.insert_text)
         self._connect_controller(sync_controller)
 
         self.playbook.set_entries(list_entries(ctx.engine))
         self._set_offline_label(self.action_offline.isChecked())
         self._update_counts()
+        self.replies.announce_count()
         self.restore_window_state()
 
     # --- time ----------------------------------------------------------------------------------------
@@ -288,6 +309,36 @@ class MainWindow(QMainWindow):
         sections.append(("Anywhere", list(_EXTRA_KEYS)))
         return sections
 
+    # --- replies -------------------------------------------------------------------------------------
+    @Slot(int, str)
+    def _on_replies_reply_queued(self, conversation_id: int, message: str) -> None:
+        self.composer.forget_sent(conversation_id)
+        self.statusBar().showMessage(message, 6000)
+
+    @Slot(str)
+    def _on_replies_reply_refused(self, reason: str) -> None:
+        self.statusBar().showMessage(f"Reply not queued: {reason}", 8000)
+
+    @Slot(int)
+    def _on_replies_outbox_count_changed(self, count: int) -> None:
+        self.outbox_label.setText(f"Outbox: {count}" if count else "")
+        self.outbox_label.setToolTip(f"{count} repl{'y' if count == 1 else 'ies'} not yet sent" if count else "")
+
+    @Slot(object)
+    def _on_outbox_sent(self, report: Any) -> None:
+        parts = []
+        if report.sent:
+            parts.append(f"{len(report.sent)} repl{'y' if len(report.sent) == 1 else 'ies'} sent")
+        if report.held:
+            parts.append(f"{len(report.held)} held: the conversation moved on")
+        if report.failed:
+            parts.append(f"{len(report.failed)} failed")
+        parts += [m for m in report.messages if m not in parts]
+        if parts:
+            self.statusBar().showMessage("; ".join(parts), 8000)
+        if report.conversation_ids:
+            self._on_controller_messages_stored(sorted(report.conversation_ids))
+
     def _connect_controller(self, controller: Any | None) -> None:
         if controller is None:
             return
@@ -389,6 +440,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Could not save the setting: {exc.strerror or exc}", 6000)
         self._set_offline_label(offline)
         self.offline_changed.emit(offline)
+        if not offline:  # back online: catch up, then send what waited
+            if self.sync_controller is not None:
+                self.sync_controller.sync_now()
+            if self.outbox_controller is not None:
+                self.outbox_controller.send_now()
 
     def _set_offline_label(self, offline: bool) -> None:
         self.offline_label.setVisible(offline)

@@ -39,11 +39,3 @@ def seeded_ctx(ui_ctx: AppContext) -> AppContext:
 def window(qtbot, seeded_ctx: AppContext) -> MainWindow:  # type: ignore[no-untyped-def]
     return show_window(qtbot, build_main_window(seeded_ctx))
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Qt's offscreen platform warns whenever a shown top-level window's minimum size changes (its
-    # layout activating); a real display does not. Only that exact message is ignored.
-    marker = pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints\(\)$")
-    for item in items:
-        if "tests/ui/" in item.nodeid.replace("\\", "/"):
-            item.add_marker(marker)

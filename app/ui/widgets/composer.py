@@ -126,6 +126,12 @@ class Composer(QFrame):
         if self._conversation_id is not None and self.editor.toPlainText():
             self._drafts[self._conversation_id] = self.editor.toPlainText()
 
+    def forget_sent(self, conversation_id: int) -> None:
+        """The reply went to the outbox: clear it from the editor (or from the kept drafts)."""
+        self._drafts.pop(conversation_id, None)
+        if conversation_id == self._conversation_id:
+            self.editor.clear()
+
     def insert_text(self, text: str) -> None:
         if self._conversation_id is None:
             return
