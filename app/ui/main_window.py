@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, tzinfo
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -44,6 +44,8 @@ from app.ui.widgets.sync_status import SyncStatusWidget
 from app.ui.widgets.thread_view import ThreadView
 
 log = logging.getLogger("app.ui.window")
+
+LIVE_REFRESH_MS = 300  # how often a running sync refreshes the list at most
 
 DEFAULT_SIZE = (1280, 800)
 DEFAULT_SPLIT = [380, 620, 280]
@@ -163,6 +165,11 @@ class MainWindow(QMainWindow):
         if outbox_controller is not None:
             outbox_controller.outbox_sent.connect(self._on_outbox_sent)
         self.playbook.entry_chosen.connect(self.composer.insert_text)
+        self._changed_conversations: set[int] = set()
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(LIVE_REFRESH_MS)
+        self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
         self._connect_controller(sync_controller)
 
         self.playbook.set_entries(list_entries(ctx.engine))
@@ -416,10 +423,19 @@ class MainWindow(QMainWindow):
 
     @Slot(list)
     def _on_controller_messages_stored(self, conversation_ids: list[int]) -> None:
+        # A large sync stores a page every few milliseconds: gather them and refresh at most a few times
+        # a second, so the list stays live without the GUI thread redoing the same work for every page.
+        self._changed_conversations.update(conversation_ids)
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    @Slot()
+    def _on_refresh_timer_timeout(self) -> None:
+        changed, self._changed_conversations = self._changed_conversations, set()
         self.inbox_view.refresh_keeping_place()
         self._update_counts()
         current = self.inbox_view.current_conversation_id
-        if current is not None and current in set(conversation_ids):
+        if current is not None and current in changed:
             self.show_conversation(current)
 
     def _update_counts(self) -> None:
