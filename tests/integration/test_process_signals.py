@@ -75,8 +75,10 @@ def test_sigterm_quits_the_window_like_the_quit_action_with_exit_code_0(tmp_path
     assert "Traceback" not in stderr.read_text()
 
 
-def test_sigterm_stops_the_demo_server_and_its_mastodon_mock_child(tmp_path: Path, env: dict[str, str]) -> None:
-    # Before the fix, SIGTERM left the mastodon-mock child serving on the port after `parley demo-server` died.
+def test_sigterm_while_seeding_stops_the_demo_server_and_its_child(tmp_path: Path, env: dict[str, str]) -> None:
+    # SIGTERM as soon as the API answers, i.e. while seeding (tests/integration/test_cli.py covers after it).
+    # With a handler installed only after seeding, the process died with -15 and its mastodon-mock child
+    # went on serving on the port.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
