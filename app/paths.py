@@ -1,9 +1,12 @@
-"""Where a profile keeps its database, settings and logs (platformdirs, or --data-dir / PARLEY_DATA_DIR)."""
+"""Where things live: a profile's database, settings and logs (platformdirs, or --data-dir / PARLEY_DATA_DIR),
+and the app's own read-only resources/ folder."""
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import platformdirs
@@ -66,3 +69,21 @@ def ensure_writable(paths: ProfilePaths) -> None:
             f"The profile folder {paths.root} is not writable.",
             hint="Fix its permissions, or choose another folder with --data-dir or PARLEY_DATA_DIR.",
         )
+
+
+@cache
+def resources_dir() -> Path | None:
+    """The resources/ folder (icons, demo data, starter playbook), or None when this install lacks one.
+
+    Looked for in a PyInstaller bundle, then inside the installed package (a wheel ships it as
+    app/resources, see setup.py), then beside the package in a source checkout.
+    """
+    package = Path(__file__).resolve().parent
+    candidates = [package / "resources", package.parent / "resources"]
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        candidates.insert(0, Path(bundle) / "resources")
+    for folder in candidates:
+        if (folder / "icons" / "parley.svg").is_file():
+            return folder
+    return None

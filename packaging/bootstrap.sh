@@ -4,6 +4,7 @@
 # in a venv of its own so its dependencies never mix with the app's.
 #   packaging/bootstrap.sh app     # the app and its demo server
 #   packaging/bootstrap.sh test    # plus everything the test suite starts
+#   packaging/bootstrap.sh dist    # the app plus PyInstaller, to build the desktop bundle (make dist)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want=${1:-app}
@@ -11,7 +12,7 @@ PYTHON=${PYTHON:-python3}
 
 system_packages=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0
   libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libglib2.0-0 dbus-x11 gnome-keyring)
-if [ "$want" = test ]; then system_packages+=(desktop-file-utils appstream postgresql); fi
+if [ "$want" = test ]; then system_packages+=(desktop-file-utils appstream postgresql xvfb); fi
 
 missing=()
 for package in "${system_packages[@]}"; do
@@ -36,6 +37,8 @@ if [ "$want" = test ]; then
   .venv/bin/python -m pip install -q -e ".[demo,test]"
   if [ ! -x .venv-synapse/bin/python ]; then "$PYTHON" -m venv .venv-synapse; fi
   .venv-synapse/bin/python -m pip install -q "matrix-synapse==1.163.2"
+elif [ "$want" = dist ]; then
+  .venv/bin/python -m pip install -q -e ".[demo]" "pyinstaller==6.22.3" "pyinstaller-hooks-contrib==2026.9"
 else
   .venv/bin/python -m pip install -q -e ".[demo]"
 fi

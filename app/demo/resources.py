@@ -1,16 +1,15 @@
-"""Finds data files in resources/ (demo data, the starter playbook), from a source checkout or a bundle."""
+"""Finds data files in resources/ (demo data, the starter playbook): source checkout, installed wheel or bundle."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+
+from app.paths import resources_dir
 
 
 def resources_root() -> Path:
-    bundled = getattr(sys, "_MEIPASS", None)
-    if bundled:
-        return Path(bundled) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
+    # Without a resources folder the checkout path is still the clearest thing to name in the error.
+    return resources_dir() or Path(__file__).resolve().parents[2] / "resources"
 
 
 def demo_file(name: str) -> Path:

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -59,9 +58,7 @@ class DemoServer:
                 hint='Install the demo extra: pip install "parley[demo]" (make demo does this).',
             )
         command = [
-            sys.executable,
-            "-m",
-            "mastodon_mock",
+            *mastodon_mock_command(),
             "serve",
             "--host",
             "127.0.0.1",
@@ -107,22 +104,22 @@ def serve_forever(port: int, *, traffic: bool = True) -> int:
     """`parley demo-server`: the seeded server alone, for the CLI or other Mastodon clients."""
     from app.demo.seeding import TrafficGenerator, seed
 
+    # SIGTERM ends the server like Ctrl+C, so the mastodon-mock child is stopped rather than orphaned.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     server = DemoServer(port)
-    server.start()
-    print(f"Seeding the demo server on {server.url} …", file=sys.stderr)
-    seeded = seed(server.url)
-    print(f"Demo Mastodon API on {server.url}", file=sys.stderr)
-    print(f"Brand account @northwind, token: {seeded.brand_token}", file=sys.stderr)
-    print(f"Try: parley accounts add mastodon --instance {server.url}  (paste the token)", file=sys.stderr)
-    generator = TrafficGenerator(seeded) if traffic else None
-    if generator:
-        generator.start()
-    stop = threading.Event()
-    # SIGTERM as well as Ctrl+C: either way the child server is stopped, never left behind.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    generator = None
     try:
-        stop.wait()
-        return 0
+        server.start()
+        print(f"Seeding the demo server on {server.url} …", file=sys.stderr)
+        seeded = seed(server.url)
+        print(f"Demo Mastodon API on {server.url}", file=sys.stderr)
+        print(f"Brand account @northwind, token: {seeded.brand_token}", file=sys.stderr)
+        print(f"Try: parley accounts add mastodon --instance {server.url}  (paste the token)", file=sys.stderr)
+        generator = TrafficGenerator(seeded) if traffic else None
+        if generator:
+            generator.start()
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         return 0
     finally:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import signal
 import sys
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QEventLoop
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app import APP_ID, APP_NAME
+from app import APP_ID, APP_NAME, version
 from app.context import AppContext, open_context
 from app.errors import DatabaseDamaged, KnownError, SecretStoreUnavailable
 from app.paths import ProfilePaths, resolve_profile
@@ -209,4 +210,23 @@ def run_gui(args: argparse.Namespace) -> int:
     if session.window is None or session.ctx is None:
         return session.exit_code or EXIT_START_FAILED
     app.aboutToQuit.connect(session.close)
+    _quit_on_termination_signals(app)
+    log.info("Parley %s running (profile %s)", version(), session.ctx.paths.root)
     return int(app.exec())
+
+
+def _quit_on_termination_signals(app: QApplication) -> QTimer:
+    """SIGTERM (logout, `kill`, service managers) and Ctrl+C quit like the Quit action, so shutdown runs."""
+
+    def request_quit(signum: int, _frame: object) -> None:
+        log.info("received signal %d, quitting", signum)
+        app.quit()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, request_quit)
+    # Python runs signal handlers only between bytecodes; while Qt's C++ event loop waits nothing runs,
+    # so a timer hands control back to the interpreter a few times a second.
+    wake = QTimer(app)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+    return wake

@@ -1,35 +1,12 @@
-"""Finding the resources/ folder (source tree, installed data or frozen bundle) and loading icons from it."""
+"""Loading icons from the resources/ folder (found by app.paths.resources_dir) as QIcons."""
 
 from __future__ import annotations
 
-import sys
-from functools import cache
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-import app
-
-
-def _candidates() -> list[Path]:
-    package = Path(app.__file__).resolve().parent
-    found = []
-    bundle = getattr(sys, "_MEIPASS", None)  # PyInstaller unpacks data files here
-    if bundle:
-        found.append(Path(bundle) / "resources")
-    found.append(package / "resources")  # shipped as package data
-    found.append(Path(sys.prefix) / "share" / "parley" / "resources")  # shipped as data-files
-    found.append(package.parent / "resources")  # running from a source checkout
-    return found
-
-
-@cache
-def resources_dir() -> Path | None:
-    """The first resources/ folder that holds the app icon, or None when the install lacks one."""
-    for folder in _candidates():
-        if (folder / "icons" / "parley.svg").is_file():
-            return folder
-    return None
+from app.paths import resources_dir
 
 
 def resource_path(*parts: str) -> Path | None:
