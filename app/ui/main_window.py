@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         if outbox_controller is not None:
             outbox_controller.outbox_sent.connect(self._on_outbox_sent)
         self.playbook.entry_chosen.connect(self.composer.insert_text)
+        self.sync_status.sign_in_requested.connect(self._on_sync_status_sign_in_requested)
         self._connect_controller(sync_controller)
 
         self.playbook.set_entries(list_entries(ctx.engine))
@@ -490,13 +491,18 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     @Slot()
-    def open_accounts(self) -> None:
+    def open_accounts(self) -> Any:
         from app.ui.dialogs.accounts_dialog import AccountsDialog
 
-        dialog = AccountsDialog(self.ctx, parent=self)
+        dialog = AccountsDialog(self.ctx, parent=self, sync_controller=self.sync_controller)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(self.sync_status.reload_accounts)
         dialog.open()
+        return dialog
+
+    @Slot(int)
+    def _on_sync_status_sign_in_requested(self, account_id: int) -> None:
+        self.open_accounts().focus_account(account_id, sign_in=True)
 
     @Slot(bool)
     def _on_toggle_inbox(self, shown: bool) -> None:
