@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 from datetime import timedelta
 
 import keyring
