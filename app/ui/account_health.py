@@ -55,7 +55,8 @@ def _int(value: Any) -> int | None:
 
 
 def health_of(row: dict[str, Any]) -> AccountHealth:
-    budget = row.get("rate_limit") if isinstance(row.get("rate_limit"), dict) else {}
+    nested = row.get("rate_limit")
+    budget: dict[str, Any] = nested if isinstance(nested, dict) else {}
     gaps = []
     for gap in row.get("open_gaps") or ():
         detail = str(gap.get("detail") or "")

@@ -7,13 +7,12 @@ form lives in `app.ui.dialogs.add_account` and is listed in its SIGN_IN_FORMS ta
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -24,13 +23,22 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from app.context import AppContext
-from app.ui.account_health import detail_lines, expiry_warning, health_of
+from app.ui.account_health import health_of
+from app.ui.dialogs.accounts_view import (
+    COLUMNS,
+    ERROR,
+    MUTED,
+    WARN,
+    details_html,
+    removal_text,
+    remove_question,
+    table_items,
+)
 from app.ui.dialogs.add_account import SIGN_IN_FORMS, SignInDialog, SignInForm
 from app.ui.dialogs.job_runner import JobRunner, error_text
 from app.ui.timefmt import display_zone
@@ -38,18 +46,6 @@ from app.ui.timefmt import display_zone
 log = logging.getLogger("app.ui.accounts")
 
 __all__ = ["AccountsDialog", "default_account_service", "error_text"]
-
-_STATE_TEXT = {
-    "ok": "OK",
-    "needs_sign_in": "Sign-in needed",
-    "offline": "Offline",
-    "rate_limited": "Rate-limited",
-    "error": "Error",
-}
-_COLUMNS = ("Name", "Platform", "Handle", "State", "Last synced")
-_WARN = "#A35200"
-_ERROR = "#C92A2A"
-_MUTED = "#687083"
 
 
 def default_account_service() -> Any | None:
@@ -94,8 +90,8 @@ class AccountsDialog(QDialog):
         self.confirm: Callable[[str], bool] = self._ask
         self.open_url: Callable[[str], bool] = open_in_browser
         self.sign_in_dialog: SignInDialog | None = None
-        self.table = QTableWidget(0, len(_COLUMNS))
-        self.table.setHorizontalHeaderLabels(_COLUMNS)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -200,7 +196,7 @@ class AccountsDialog(QDialog):
             lambda: service.test_connection(ctx, account["id"]),
             "test a connection",
             lambda result: self._on_tested(name, result),
-            on_failed=lambda error: (self._set_message(error_text(error), error=True), self.reload()),
+            on_failed=self._on_test_failed,
         )
 
     @Slot()
@@ -217,19 +213,13 @@ class AccountsDialog(QDialog):
         if account is None:
             return
         name = account["name"]
-        question = (
-            f"Remove the account “{name}”?\n\nParley signs its session out on the server (where the platform "
-            "has one; if the server cannot be reached the account is removed anyway). Its keyring entry and "
-            "every cached conversation and message of it are deleted from this computer. Nothing is deleted "
-            "on the platform."
-        )
-        if not self.confirm(question):
+        if not self.confirm(remove_question(name)):
             return
         self._set_message(f"Removing {name}…")
         service, ctx = self._service, self._ctx
         self.jobs.run(
             lambda: service.remove_account(ctx, name, delete_data=True), "remove an account",
-            lambda result: self._after_change(_removal_text(name, result), warn=not _signed_out(result)),
+            lambda result: self._after_change(*removal_text(name, result)),
         )  # fmt: skip
 
     # --- results -------------------------------------------------------------------------------------
@@ -239,20 +229,7 @@ class AccountsDialog(QDialog):
         now = self._ctx.clock.now()
         self.table.setRowCount(len(self._rows))
         for index, row in enumerate(self._rows):
-            state = _STATE_TEXT.get(str(row.get("state")), str(row.get("state")))
-            health = health_of(row)
-            warning = expiry_warning(health, now)
-            if warning:
-                state += f" · {warning}"
-            if health.gaps:
-                state += f" · {len(health.gaps)} possible gap{'s' if len(health.gaps) != 1 else ''}"
-            cells = (row.get("name"), row.get("platform"), row.get("handle"), state, row.get("last_synced") or "never")
-            for column, value in enumerate(cells):
-                item = QTableWidgetItem("" if value is None else str(value))
-                if column == 3 and row.get("state_detail"):
-                    item.setToolTip(str(row["state_detail"]))
-                if column == 3 and (row.get("needs_sign_in") or warning):
-                    item.setForeground(QColor(_ERROR if row.get("needs_sign_in") else _WARN))
+            for column, item in enumerate(table_items(row, now)):
                 self.table.setItem(index, column, item)
             if selected is not None and row.get("id") == selected.get("id"):
                 self.table.selectRow(index)
@@ -279,14 +256,8 @@ class AccountsDialog(QDialog):
         if account is None:
             self.details.clear()
             return
-        now, zone = self._ctx.clock.now(), display_zone(self._ctx.preferences.display_time_zone)
-        lines = [html.escape(line) for line in detail_lines(account, now, zone)]
-        warning = expiry_warning(health_of(account), now)
-        if account.get("needs_sign_in"):
-            lines.insert(0, f'<b style="color:{_ERROR}">Sign-in needed: replies wait in the outbox.</b>')
-        elif warning:
-            lines.insert(0, f'<b style="color:{_WARN}">The {html.escape(warning)}: sign in again to keep syncing.</b>')
-        self.details.setText(f"<b>{html.escape(str(account['name']))}</b><br>" + "<br>".join(lines))
+        zone = display_zone(self._ctx.preferences.display_time_zone)
+        self.details.setText(details_html(account, self._ctx.clock.now(), zone))
 
     @Slot()
     def _on_table_selection_changed(self) -> None:
@@ -308,7 +279,11 @@ class AccountsDialog(QDialog):
         self._set_message(f"{name}: connection works{f' (signed in as {who})' if who else ''}.")
         self.reload()
 
-    def _after_change(self, text: str, *, warn: bool = False) -> None:
+    def _on_test_failed(self, error: object) -> None:
+        self._set_message(error_text(error), error=True)
+        self.reload()  # a refused sign-in now shows as "Sign-in needed"
+
+    def _after_change(self, text: str, warn: bool = False) -> None:
         self._set_message(text, warn=warn)
         self.reload()
 
@@ -322,7 +297,7 @@ class AccountsDialog(QDialog):
 
     def _set_message(self, text: str, *, error: bool = False, warn: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet(f"color: {_ERROR if error else _WARN if warn else _MUTED};")
+        self.message.setStyleSheet(f"color: {ERROR if error else WARN if warn else MUTED};")
 
     @Slot()
     def _update_buttons(self) -> None:
@@ -342,12 +317,3 @@ class AccountsDialog(QDialog):
             self, "Remove account", question, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
         )
         return answer == QMessageBox.StandardButton.Yes
-
-
-def _signed_out(result: Any) -> bool:
-    return bool(getattr(result, "signed_out", True))
-
-
-def _removal_text(name: str, result: Any) -> str:
-    summary = getattr(result, "summary", None)
-    return f"{summary()} Its cached data is deleted." if callable(summary) else f"Removed {name} and its cached data."
