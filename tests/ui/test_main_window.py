@@ -120,7 +120,8 @@ def test_stored_messages_refresh_the_inbox_and_keep_the_selection(qtbot, seeded_
     fill_inbox(seeded_ctx, other, 3, start_minute=500)  # newer than everything: lands on top
     controller.messages_stored.emit(inbox.conversation_ids(seeded_ctx.engine)[:3])
 
-    assert window.inbox_model.rowCount() == 15
+    # Refreshes are gathered for a moment (a large sync stores many pages a second), then applied.
+    qtbot.waitUntil(lambda: window.inbox_model.rowCount() == 15)
     assert window.inbox_view.current_conversation_id == selected
     assert window.inbox_view.currentIndex().row() == 5
     top = window.inbox_model.summary(0)
