@@ -14,17 +14,20 @@ import json
 import os
 import queue
 import secrets
+import sqlite3
 import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+import keyring
 import pytest
 import requests
 from PySide6.QtCore import QPoint, Qt
 from sqlalchemy import update
 
+from app import APP_ID
 from app.context import AppContext
 from app.domain.models import AccountRef, AccountState, Platform
 from app.platforms.mastodon import MastodonConnector
@@ -225,3 +228,9 @@ def test_cli_adds_a_mastodon_account_through_the_browser(
     listed = subprocess.run([*base, "accounts", "list", "--json"], capture_output=True, text=True, env=env, cwd=REPO)
     [row] = json.loads(listed.stdout)
     assert (row["name"], row["handle"], row["token_expires_at"]) == ("brand", f"@{person['username']}", None)
+    with sqlite3.connect(data_dir / "parley.sqlite3") as connection:
+        profile_id = connection.execute("SELECT value FROM profile_settings WHERE key = 'profile_id'").fetchone()[0]
+    token = keyring.get_password(APP_ID, f"{profile_id}/{row['id']}")
+    assert token and handle_of(mastodon_server, token) == f"@{person['username']}"
+    for path in [data_dir / "parley.sqlite3", *data_dir.rglob("*.log"), *data_dir.rglob("*.toml")]:
+        assert token.encode() not in path.read_bytes(), f"the token leaked into {path.name}"
