@@ -39,13 +39,17 @@ class JobRunner:
         *,
         on_failed: Callable[[object], None] | None = None,
         blocking: bool = True,
+        on_dropped: Callable[[Any], None] | None = None,
     ) -> None:
+        """`on_dropped` gets a result that arrived after `close()` (to release what it holds)."""
         job: Job | None = None
 
         def settle(handler: Callable[[Any], None], value: Any) -> None:
             if job is not None:
                 self._jobs.pop(job, None)
             if self._closed:
+                if on_dropped is not None and handler is on_done:
+                    on_dropped(value)
                 return
             handler(value)
             self._on_change()

@@ -107,8 +107,9 @@ class SignInDialog(QDialog):
         *,
         on_failed: Callable[[object], None] | None = None,
         blocking: bool = True,
+        on_dropped: Callable[[Any], None] | None = None,
     ) -> None:
-        self.jobs.run(call, description, on_done, on_failed=on_failed, blocking=blocking)
+        self.jobs.run(call, description, on_done, on_failed=on_failed, blocking=blocking, on_dropped=on_dropped)
 
     def say(self, text: str, *, error: bool = False) -> None:
         self.message.setText(text)

@@ -85,7 +85,10 @@ class MastodonForm(SignInForm):
         address = self.instance.text().strip()
         service, ctx = self.host.service, self.host.ctx
         self.host.say(f"Registering Parley with {address}…")
-        self.host.run(lambda: service.start_mastodon_sign_in(ctx, address), "start a Mastodon sign-in", self._begun)
+        self.host.run(
+            lambda: service.start_mastodon_sign_in(ctx, address), "start a Mastodon sign-in", self._begun,
+            on_dropped=lambda flow: flow.close(),  # closed meanwhile: stop listening for a browser
+        )  # fmt: skip
 
     def _begun(self, flow: Any) -> None:
         self._flow = flow
