@@ -172,8 +172,8 @@ def _accounts(ctx: AppContext, args: argparse.Namespace) -> int:
         if not args.yes and not _confirm(f"Remove {args.name} and its cached conversations? [y/N] "):
             print("parley: nothing removed.", file=sys.stderr)
             return 1
-        account_service.remove_account(ctx, args.name)
-        print(f"Removed {args.name}.", file=sys.stderr)
+        removal = account_service.remove_account(ctx, args.name)
+        print(removal.summary(), file=sys.stderr)
         return 0
     return account_service.add_account_from_cli(ctx, args)
 

@@ -6,6 +6,11 @@ import abc
 from collections.abc import Iterator
 
 from app.domain.models import AccountRef, FetchedMessage, Identity, Page, RateLimit, ReplyTarget, SentMessage
+from app.errors import PlatformError
+
+
+class BackfillUnsupported(PlatformError):
+    """This platform cannot fetch a missed span again; the gap stays recorded, marked as not fillable."""
 
 
 class Connector(abc.ABC):
@@ -57,6 +62,25 @@ class Connector(abc.ABC):
     def new_secret(self) -> str | None:
         """A refreshed credential to store in the keyring, when the platform rotated it."""
         return None
+
+    def backfill(self, gap_detail: str) -> Iterator[Page]:
+        """Fetch the messages of a recorded gap again, from what the connector put in `Gap.detail`.
+
+        Yields pages without a cursor (the stream's cursor is already past the gap). A page may carry
+        a smaller Gap for what is still missing when the connector's own bound is reached; the engine
+        then resolves the old gap. Raises BackfillUnsupported when the platform cannot do it.
+        """
+        raise BackfillUnsupported("Missed messages cannot be fetched again on this platform.")
+
+    def sign_out(self) -> bool:
+        """End this session on the platform (when an account is removed); False: nothing to end there."""
+        return False
+
+    def abort(self) -> None:  # noqa: B027 - an optional hook, empty by default
+        """Interrupt requests in flight from another thread and refuse new ones (quitting).
+
+        Unlike `close`, this must end a read that is blocked waiting for the server, promptly.
+        """
 
     def close(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Release network resources."""

@@ -11,12 +11,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from app import version
 from app.errors import AuthError, NetworkError, NotFound, PlatformError, RateLimited
+from app.platforms.http_abort import AbortableAdapter
 
 log = logging.getLogger("app.platforms.http")
 
@@ -40,7 +40,10 @@ class _ReadRetry(Retry):
 
 
 def make_session(*, retries: int = 3, backoff: float = 0.5) -> requests.Session:
-    """A session whose GETs retry on 5xx and dropped connections; 429 is left to the caller's rate limiter."""
+    """A session whose GETs retry on 5xx and dropped connections; 429 is left to the caller's rate limiter.
+
+    `app.platforms.http_abort.abort_session` interrupts its requests in flight (used when quitting).
+    """
     retry = _ReadRetry(
         total=retries,
         connect=retries,
@@ -54,7 +57,7 @@ def make_session(*, retries: int = 3, backoff: float = 0.5) -> requests.Session:
         raise_on_status=False,
     )
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
+    adapter = AbortableAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = f"Parley/{version()} (desktop community-manager client)"

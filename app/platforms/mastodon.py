@@ -40,6 +40,7 @@ from app.domain.models import (
 from app.errors import NotFound, PlatformError
 from app.platforms.base import Connector
 from app.platforms.http import DEFAULT_TIMEOUT, json_body, make_session, parse_reset, raise_for_status, request
+from app.platforms.http_abort import abort_session
 from app.platforms.mastodon_parse import (
     ParsedList,
     UnreadableItem,
@@ -139,6 +140,9 @@ class MastodonConnector(Connector):
 
     def rate_limit(self) -> RateLimit:
         return self._rate
+
+    def abort(self) -> None:
+        abort_session(self._session)
 
     def close(self) -> None:
         self._session.close()

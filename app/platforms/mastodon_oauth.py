@@ -7,6 +7,9 @@ Two ways to bring the code back from the browser:
 * out-of-band: the instance shows the code (redirect_uri ``urn:ietf:wg:oauth:2.0:oob``) and the person
   pastes it; `code_from_paste` accepts the bare code or the whole redirected URL.
 
+`BrowserSignIn` puts the pieces together for one sign-in (both ways at once: whichever answer comes
+first wins), and `obtain_token` runs it on a terminal for `parley accounts add mastodon --oauth`.
+
 The client secret, the PKCE verifier and the token never appear in a repr or an error message.
 """
 
@@ -15,22 +18,32 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.server
+import queue
 import secrets
+import sys
 import threading
+import webbrowser
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from app.errors import AuthError, PlatformError
-from app.platforms.http import json_body, raise_for_status, request
+from app.errors import AuthError, KnownError, PlatformError
+from app.platforms.http import json_body, make_session, raise_for_status, request
+from app.platforms.http_abort import abort_session
 
 OOB_REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
 SCOPES = "read write"
 CLIENT_NAME = "Parley"
 CALLBACK_PATH = "/callback"
+BROWSER_WAIT_S = 600.0
+
+
+class SignInCancelled(AuthError):
+    """The person (or quitting) stopped a sign-in that was waiting for the browser."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +195,7 @@ class LoopbackReceiver:
         self._server = http.server.HTTPServer((host, port), _CallbackHandler)
         self._server.receiver = self  # type: ignore[attr-defined]
         self._done = threading.Event()
+        self._cancelled = False
         self._query: dict[str, list[str]] = {}
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="oauth-loopback", daemon=True
@@ -200,7 +214,14 @@ class LoopbackReceiver:
                 "The browser did not come back with a sign-in in time.",
                 hint="Try again, or use the 'paste the code' sign-in instead.",
             )
+        if self._cancelled:
+            raise SignInCancelled("The sign-in was cancelled.")
         return _code_from_query(self._query, state=state)
+
+    def cancel(self) -> None:
+        """End a `wait_for_code` in progress at once (with SignInCancelled); later redirects are refused."""
+        self._cancelled = True
+        self._done.set()
 
     def close(self) -> None:
         self._server.shutdown()
@@ -245,3 +266,129 @@ class _CallbackHandler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         pass  # the query holds the code: keep it out of stderr
+
+
+class BrowserSignIn:
+    """One sign-in to one instance: register Parley, open the browser, take whichever answer comes first.
+
+    `begin()` registers an app for the loopback and the out-of-band redirects and returns the URL to open;
+    `wait()` blocks until the browser comes back to the loopback receiver; `redeem()` takes a pasted code
+    (or the redirected URL) meanwhile. Both return the access token. `paste_url` is a sign-in page whose
+    instance shows the code to paste, for a browser that cannot reach this computer. All of these talk
+    to the network: call them off the GUI thread. `cancel()` (any thread) ends a waiting `wait()`.
+    """
+
+    def __init__(self, base_url: str, *, session: requests.Session | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._session = session or make_session()
+        self._receiver: LoopbackReceiver | None = None
+        self._app: RegisteredApp | None = None
+        self._loopback: AuthorizationRequest | None = None
+        self._out_of_band: AuthorizationRequest | None = None
+        self.url = ""  # the sign-in page to open, once begun
+
+    def __repr__(self) -> str:
+        return f"<BrowserSignIn {self.base_url}>"
+
+    def begin(self) -> str:
+        receiver = LoopbackReceiver()
+        try:
+            app = register_app(self._session, self.base_url, redirect_uris=(receiver.redirect_uri, OOB_REDIRECT_URI))
+        except BaseException:
+            receiver.close()
+            raise
+        self._receiver, self._app = receiver, app
+        self._loopback = authorization_request(app, redirect_uri=receiver.redirect_uri)
+        self._out_of_band = authorization_request(app, redirect_uri=OOB_REDIRECT_URI)
+        self.url = self._loopback.url
+        return self.url
+
+    @property
+    def paste_url(self) -> str:
+        return self._started()[2].url
+
+    def wait(self, timeout: float = BROWSER_WAIT_S) -> str:
+        app, loopback, _ = self._started()
+        assert self._receiver is not None
+        try:
+            code = self._receiver.wait_for_code(state=loopback.state, timeout=timeout)
+        finally:
+            self._receiver.close()  # one answer per sign-in: stop listening on the port
+        return exchange_code(self._session, app, loopback, code)
+
+    def redeem(self, pasted: str) -> str:
+        """The token for a pasted code: a bare code comes from the out-of-band page, a URL names its attempt."""
+        app, loopback, out_of_band = self._started()
+        text = pasted.strip()
+        states = parse_qs(urlsplit(text).query or text).get("state", [])
+        attempt = loopback if loopback.state in states else out_of_band
+        code = code_from_paste(text, state=attempt.state if states else None)
+        return exchange_code(self._session, app, attempt, code)
+
+    def cancel(self) -> None:
+        if self._receiver is not None:
+            self._receiver.cancel()
+        abort_session(self._session)
+
+    def close(self) -> None:
+        if self._receiver is not None:
+            self._receiver.close()
+        self._session.close()
+
+    def _started(self) -> tuple[RegisteredApp, AuthorizationRequest, AuthorizationRequest]:
+        if self._app is None or self._loopback is None or self._out_of_band is None:
+            raise RuntimeError("begin() the sign-in first")
+        return self._app, self._loopback, self._out_of_band
+
+
+def obtain_token(
+    instance_url: str,
+    *,
+    open_browser: Callable[[str], Any] | None = None,
+    stdin: IO[str] | None = None,
+    out: IO[str] | None = None,
+    timeout: float = BROWSER_WAIT_S,
+) -> str:
+    """Sign in on a terminal: print the URL (and try to open a browser), then take the loopback redirect
+    or a code pasted on stdin, whichever comes first. Returns the access token."""
+    stdin = stdin or sys.stdin
+    out = out or sys.stderr
+    flow = BrowserSignIn(instance_url)
+    outcomes: queue.SimpleQueue[tuple[str | None, BaseException | None]] = queue.SimpleQueue()
+
+    def settle(call: Callable[[], str]) -> None:
+        try:
+            outcomes.put((call(), None))
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            outcomes.put((None, exc))
+
+    def from_paste() -> None:
+        line = stdin.readline()
+        if line.strip():  # end of input: only the browser can finish the sign-in
+            settle(lambda: flow.redeem(line))
+
+    try:
+        url = flow.begin()
+        print(f"Open this address in a browser and approve Parley:\n\n  {url}\n", file=out)
+        print(
+            "Waiting for the browser to come back to Parley. If that browser runs on another computer, open\n\n"
+            f"  {flow.paste_url}\n\ninstead, then paste the code it shows here and press Enter.",
+            file=out,
+            flush=True,
+        )
+        threading.Thread(target=settle, args=(lambda: flow.wait(timeout),), name="oauth-wait", daemon=True).start()
+        threading.Thread(target=from_paste, name="oauth-paste", daemon=True).start()
+        try:
+            (open_browser or webbrowser.open)(url)
+        except Exception:
+            pass  # no browser here: the printed address is enough
+        token, error = outcomes.get()
+    finally:
+        flow.cancel()
+        flow.close()
+    if error is not None:
+        if isinstance(error, KnownError):
+            raise error
+        raise RuntimeError("the Mastodon sign-in failed unexpectedly") from error
+    assert token is not None
+    return token

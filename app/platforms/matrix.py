@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.domain.models import (
@@ -29,7 +30,7 @@ from app.domain.models import (
     SentMessage,
 )
 from app.errors import AuthError, NotFound, PlatformError, RateLimited
-from app.platforms.base import Connector
+from app.platforms.base import BackfillUnsupported, Connector
 from app.platforms.matrix_api import MatrixApi, quote
 from app.platforms.matrix_parse import (
     RoomView,
@@ -49,7 +50,9 @@ from app.platforms.matrix_sync import (
     STREAM,
     backfill,
     carries_news,
+    gap_detail,
     gap_in,
+    read_gap_detail,
     split_pages,
     sync_filter,
 )
@@ -63,6 +66,15 @@ CONTEXT_LIMIT = 10
 ANCESTOR_DEPTH = 5
 
 
+@dataclass(frozen=True)
+class MatrixLogin:
+    """A new session: its access token, who it belongs to, and when the homeserver said it expires."""
+
+    token: str = field(repr=False)
+    identity: Identity
+    expires_at: datetime | None = None
+
+
 def device_id_for(seed: str) -> str:
     """A stable device id per installation and account: signing in again reuses the device, not a new one."""
     return "PARLEY" + hashlib.sha256(seed.encode()).hexdigest()[:10].upper()
@@ -73,7 +85,7 @@ class MatrixConnector(Connector):
 
     `account.options` may set `auto_accept_direct_invites` (default true), `timeline_limit` (events per
     room per /sync), `backfill_pages` and `backfill_page_size` (how far a limited timeline is back-filled
-    before a Gap is reported).
+    before a Gap is reported) and `gap_fill_pages` (how far one later `backfill` of a gap goes).
     """
 
     max_reply_length = 32_000
@@ -84,6 +96,7 @@ class MatrixConnector(Connector):
         self.timeline_limit = self._option_int("timeline_limit", 50)
         self.backfill_pages = self._option_int("backfill_pages", 10)
         self.backfill_page_size = max(1, self._option_int("backfill_page_size", 100))
+        self.gap_fill_pages = max(1, self._option_int("gap_fill_pages", 20))
         self.auto_accept_direct_invites = bool(account.options.get("auto_accept_direct_invites", True))
         self._me: Identity | None = None
         self._direct: dict[str, str] | None = None  # room id -> the other person, from m.direct
@@ -96,9 +109,17 @@ class MatrixConnector(Connector):
 
     @classmethod
     def sign_in(cls, base_url: str, user: str, password: str, *, device_id: str) -> tuple[str, Identity]:
-        """Log in with a password on a device id we choose; return the access token and who it belongs to.
+        """Log in with a password on a device id we choose; return the access token and who it belongs to."""
+        login = cls.login(base_url, user, password, device_id=device_id)
+        return login.token, login.identity
+
+    @classmethod
+    def login(cls, base_url: str, user: str, password: str, *, device_id: str) -> MatrixLogin:
+        """Log in with a password on a device id we choose.
 
         The password goes to the homeserver once and is not kept; the caller stores the token in the keyring.
+        A homeserver that limits session lifetimes answers with `expires_in_ms`: kept as `expires_at`.
+        Parley does not ask for a refresh token, so such a session ends and the person signs in again.
         """
         if not base_url.strip().startswith(("https://", "http://")):
             raise PlatformError(
@@ -119,9 +140,13 @@ class MatrixConnector(Connector):
         token = answer.get("access_token")
         if not isinstance(token, str) or not token:
             raise PlatformError("Signing in to Matrix: the homeserver did not start a session.")
+        lifetime = answer.get("expires_in_ms")
+        expires_at = None
+        if isinstance(lifetime, int) and not isinstance(lifetime, bool) and lifetime > 0:
+            expires_at = datetime.now(UTC) + timedelta(milliseconds=lifetime)
         connector = cls(AccountRef(id=0, platform=Platform.MATRIX, name=user, base_url=api.base_url), token)
         try:
-            return token, connector.verify()
+            return MatrixLogin(token=token, identity=connector.verify(), expires_at=expires_at)
         finally:
             connector.close()
 
@@ -209,9 +234,42 @@ class MatrixConnector(Connector):
             events = [e for e in found.events if as_dict(e).get("event_id") not in seen] + events
             if not found.closed:
                 fetched = self.backfill_pages * self.backfill_page_size + self.timeline_limit
-                gap = gap_in(self._api, room_id, since, events, fetched=fetched)
+                gap = gap_in(self._api, room_id, since, events, fetched=fetched, resume_from=found.resume_from)
         messages, rejected = self._read_events(events, view)
         return messages, rejected, gap
+
+    def backfill(self, gap_detail_text: str) -> Iterator[Page]:
+        """Page on backwards from where a limited timeline's back-fill stopped, down to the sync before it.
+
+        At most `gap_fill_pages` calls; what is still missing then comes back as a smaller gap (its start
+        left open: the engine keeps the old gap's start).
+        """
+        try:
+            room_id, resume_from, since, note = read_gap_detail(gap_detail_text)
+        except ValueError:
+            raise BackfillUnsupported("This gap was recorded without what Matrix needs to fetch it again.") from None
+        view = self._room_view(room_id, self._identity())
+        found = backfill(
+            self._api, room_id, resume_from, since, pages=self.gap_fill_pages, page_size=self.backfill_page_size
+        )
+        view.learn_members(found.state)
+        messages, rejected = self._read_events(found.events, view)
+        remainder: list[Gap] = []
+        if not found.closed:
+            stamps = [m.created_at for m in messages]
+            end = min(stamps) if stamps else None
+            remainder.append(
+                Gap(stream=STREAM, start=None, end=end, detail=gap_detail(room_id, found.resume_from, since, note))
+            )
+        for page in split_pages(messages, rejected, remainder, next_batch="", fresh=False):
+            yield Page(
+                stream=page.stream,
+                messages=page.messages,
+                cursor=None,  # the stream's cursor is already past this span
+                has_more=page.has_more,
+                rejected=page.rejected,
+                gaps=page.gaps,
+            )
 
     def _read_events(
         self, events: list[Any], view: RoomView, *, everything: bool = False
@@ -396,6 +454,14 @@ class MatrixConnector(Connector):
             self._remember_room(event_id, room_id)
             return room_id
         raise NotFound(f"Message {event_id} is not in any Matrix room this account has joined.")
+
+    def sign_out(self) -> bool:
+        """POST /logout: the homeserver ends this device's session and forgets the device."""
+        self._api.call("POST", "/logout", body={}, what="Signing the Matrix device out")
+        return True
+
+    def abort(self) -> None:
+        self._api.abort()
 
     def close(self) -> None:
         self._api.close()

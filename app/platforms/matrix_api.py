@@ -10,6 +10,7 @@ import requests
 
 from app.errors import AuthError, NotFound, PlatformError, RateLimited
 from app.platforms.http import json_body, make_session, parse_reset, raise_for_status, request
+from app.platforms.http_abort import abort_session
 
 PREFIX = "/_matrix/client/v3"
 DEFAULT_RETRY_SECONDS = 30.0
@@ -110,6 +111,9 @@ class MatrixApi:
         response = request(self._session, method, f"{self.base_url}{PREFIX}{path}", params=params, json=body)
         check(response, what=what, signing_in=signing_in)
         return as_object(json_body(response, what=what), what)
+
+    def abort(self) -> None:
+        abort_session(self._session)
 
     def close(self) -> None:
         self._session.close()

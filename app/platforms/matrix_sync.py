@@ -28,6 +28,7 @@ log = logging.getLogger("app.platforms.matrix")
 STREAM = "sync"
 TIMELINE_TYPES = [MESSAGE, ENCRYPTED, MEMBER]
 MAX_PAGE_MESSAGES = 500
+GAP_KIND = "matrix-room"
 
 
 def compact(value: Any) -> str:
@@ -73,6 +74,7 @@ class Backfill:
     events: list[Any]
     state: list[Any]
     closed: bool  # False: the page bound was reached before the last sync's position
+    resume_from: str  # where paging backwards would go on from, when not closed
 
 
 def backfill(api: MatrixApi, room_id: str, prev_batch: str, since: str, *, pages: int, page_size: int) -> Backfill:
@@ -94,11 +96,14 @@ def backfill(api: MatrixApi, room_id: str, prev_batch: str, since: str, *, pages
             break
         token = end
     older.reverse()
-    return Backfill(events=older, state=state, closed=closed)
+    return Backfill(events=older, state=state, closed=closed, resume_from=token)
 
 
-def gap_in(api: MatrixApi, room_id: str, since: str, events: list[Any], *, fetched: int) -> Gap:
-    """The span a back-fill could not close: from the last message before `since` to the oldest one we have."""
+def gap_in(api: MatrixApi, room_id: str, since: str, events: list[Any], *, fetched: int, resume_from: str) -> Gap:
+    """The span a back-fill could not close: from the last message before `since` to the oldest one we have.
+
+    The detail carries what `MatrixConnector.backfill` needs to page on from where this back-fill stopped.
+    """
     times = [e.get("origin_server_ts") for e in events if isinstance(e, dict)]
     stamps = [t for t in times if isinstance(t, int) and not isinstance(t, bool)]
     end = _time_or_none(min(stamps)) if stamps else None
@@ -110,13 +115,26 @@ def gap_in(api: MatrixApi, room_id: str, since: str, events: list[Any], *, fetch
         start = _time_or_none(as_dict(before[0]).get("origin_server_ts")) if before else None
     except PlatformError as exc:
         log.info("room %s: could not bound a sync gap: %s", room_id, exc)
-    return Gap(
-        stream=STREAM,
-        start=start,
-        end=end,
-        detail=f"Matrix room {room_id}: more than {fetched} events arrived between two syncs; "
-        "some in that span were not fetched.",
-    )
+    note = f"More than {fetched} events arrived in a Matrix room between two syncs; some were not fetched yet."
+    return Gap(stream=STREAM, start=start, end=end, detail=gap_detail(room_id, resume_from, since, note))
+
+
+def gap_detail(room_id: str, resume_from: str, since: str, note: str) -> str:
+    return compact({"kind": GAP_KIND, "room_id": room_id, "from": resume_from, "to": since, "note": note})
+
+
+def read_gap_detail(detail: str) -> tuple[str, str, str, str]:
+    """(room id, token to page back from, token to stop at, note) of a gap this connector recorded."""
+    try:
+        found = json.loads(detail)
+    except ValueError:
+        found = None
+    if not isinstance(found, dict) or found.get("kind") != GAP_KIND:
+        raise ValueError("not a Matrix room gap")
+    fields = (found.get("room_id"), found.get("from"), found.get("to"), found.get("note") or "")
+    if not all(isinstance(value, str) for value in fields) or not all(fields[:3]):
+        raise ValueError("a Matrix room gap without its room or tokens")
+    return fields  # type: ignore[return-value]
 
 
 def _time_or_none(milliseconds: Any) -> datetime | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 
-from app.domain.models import AccountRef, AccountState, Platform
+from app.domain.models import AccountRef, AccountState, Platform, RateLimit
 from app.errors import StoreError
 from app.store.schema import accounts, sync_cursors, sync_gaps
 
@@ -106,12 +106,32 @@ def set_account_state(
     *,
     synced_at: datetime | None = None,
     rate_limited_until: datetime | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> None:
+    """Record how an account's last run (or sign-in) left it; `rate_limit`, when given, is its latest budget."""
     values: dict[str, Any] = {"state": state.value, "state_detail": detail, "rate_limited_until": rate_limited_until}
     if synced_at is not None:
         values["last_synced_at"] = synced_at
+    if rate_limit is not None and (rate_limit.limit is not None or rate_limit.remaining is not None):
+        values |= {
+            "rate_limit_limit": rate_limit.limit,
+            "rate_limit_remaining": rate_limit.remaining,
+            "rate_limit_reset_at": rate_limit.reset_at,
+        }
     with engine.begin() as connection:
         connection.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
+def set_retry_at(engine: Engine, account_id: int, retry_at: datetime | None) -> None:
+    """When the scheduler will try a failing account again (None: no retry planned)."""
+    with engine.begin() as connection:
+        connection.execute(update(accounts).where(accounts.c.id == account_id).values(retry_at=retry_at))
+
+
+def set_token_expiry(engine: Engine, account_id: int, expires_at: datetime | None) -> None:
+    """When the platform said the stored sign-in stops working (None: it did not say, or never)."""
+    with engine.begin() as connection:
+        connection.execute(update(accounts).where(accounts.c.id == account_id).values(token_expires_at=expires_at))
 
 
 def account_state(engine: Engine, account_id: int) -> AccountState:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Dialect,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -76,6 +78,11 @@ accounts = Table(
     Column("last_synced_at", UtcMillis),
     Column("rate_limited_until", UtcMillis),
     Column("token_expires_at", UtcMillis),
+    # The platform's budget as last reported, and when the scheduler plans the next attempt after trouble.
+    Column("rate_limit_limit", Integer),
+    Column("rate_limit_remaining", Integer),
+    Column("rate_limit_reset_at", UtcMillis),
+    Column("retry_at", UtcMillis),
     Column("sync_interval_s", Integer, nullable=False, server_default="60"),
     Column("created_at", UtcMillis, nullable=False),
 )
@@ -233,6 +240,9 @@ sync_gaps = Table(
     Column("detail", Text, nullable=False, server_default=""),
     Column("detected_at", UtcMillis, nullable=False),
     Column("resolved_at", UtcMillis),
+    # False: the platform cannot fetch this span again; `fill_note` says why (or why the last try failed).
+    Column("fillable", Boolean, nullable=False, server_default=true()),
+    Column("fill_note", Text, nullable=False, server_default=""),
 )
 
 

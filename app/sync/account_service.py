@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import hashlib
-import importlib
 import logging
 import re
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
@@ -23,9 +23,11 @@ from app.domain.models import AccountRef, AccountState, Identity, Platform
 from app.errors import AuthError, KnownError
 from app.logs import REDACTOR
 from app.platforms.base import Connector
+from app.platforms.mastodon_oauth import BrowserSignIn, obtain_token
 from app.platforms.registry import connector_class as registered_connector_class
 from app.platforms.registry import make_connector
 from app.store import accounts
+from app.store.gaps import gap_note
 from app.sync.engine import ConnectorFactory
 
 log = logging.getLogger("app.sync.accounts")
@@ -63,14 +65,23 @@ def describe_accounts(ctx: AppContext) -> list[dict[str, Any]]:
                 "last_synced": time_ago(row["last_synced_at"], now),
                 "last_synced_at": _iso(row["last_synced_at"]),
                 "rate_limited_until": _iso(row["rate_limited_until"]),
+                "retry_at": _iso(row["retry_at"]),
+                "rate_limit": {
+                    "limit": row["rate_limit_limit"],
+                    "remaining": row["rate_limit_remaining"],
+                    "reset_at": _iso(row["rate_limit_reset_at"]),
+                },
                 "token_expires_at": _iso(row["token_expires_at"]),
                 "sync_interval_s": row["sync_interval_s"],
                 "open_gaps": [
                     {
+                        "id": gap["id"],
                         "stream": gap["stream"],
                         "start": _iso(gap["start_at"]),
                         "end": _iso(gap["end_at"]),
-                        "detail": gap["detail"],
+                        "detail": gap_note(gap["detail"]),
+                        "fillable": bool(gap["fillable"]),
+                        "fill_note": gap["fill_note"],
                     }
                     for gap in row["open_gaps"]
                 ],
@@ -125,6 +136,17 @@ def add_mastodon_account(
     return _store_new_account(ctx, Platform.MASTODON, base_url, identity, token, name=name)
 
 
+def start_mastodon_sign_in(ctx: AppContext, instance_url: str) -> BrowserSignIn:
+    """Register Parley with the instance and prepare a browser sign-in (`.url` to open, then `.wait()`
+    or `.redeem(pasted)` for the token, which `add_mastodon_account` or `reauthenticate` then keep)."""
+    base_url = normalize_base_url(instance_url, what="Mastodon instance")
+    if ctx.offline:
+        raise AccountError("Working offline: signing in needs the network.", hint="Run without --offline.")
+    flow = BrowserSignIn(base_url)
+    flow.begin()
+    return flow
+
+
 def add_matrix_account(
     ctx: AppContext,
     homeserver: str,
@@ -145,11 +167,26 @@ def add_matrix_account(
     _ready_to_add(ctx, name)
     device_id = matrix_device_id(name or user)
     cls: Any = connector_class or registered_connector_class(Platform.MATRIX)
-    token, identity = cls.sign_in(base_url, user, password, device_id=device_id)
-    REDACTOR.remember(token)
-    return _store_new_account(
+    token, identity, expires_at = _matrix_login(cls, base_url, user, password, device_id)
+    account = _store_new_account(
         ctx, Platform.MATRIX, base_url, identity, token, name=name, options={"device_id": device_id}
     )
+    accounts.set_token_expiry(ctx.engine, account.id, expires_at)
+    return account
+
+
+def _matrix_login(
+    cls: Any, base_url: str, user: str, password: str, device_id: str
+) -> tuple[str, Identity, datetime | None]:
+    """Sign in; the session's expiry when the homeserver gives one (connectors offering `login`)."""
+    if hasattr(cls, "login"):
+        login = cls.login(base_url, user, password, device_id=device_id)
+        token, identity, expires_at = login.token, login.identity, login.expires_at
+    else:
+        token, identity = cls.sign_in(base_url, user, password, device_id=device_id)
+        expires_at = None
+    REDACTOR.remember(token)
+    return token, identity, expires_at
 
 
 def matrix_device_id(account_name: str) -> str:
@@ -278,7 +315,8 @@ def reauthenticate(
         identity = connector.verify()
     finally:
         connector.close()
-    return _keep_new_secret(ctx, account, identity, token)
+    # A pasted or OAuth token carries no expiry (Mastodon's do not expire).
+    return _keep_new_secret(ctx, account, identity, token, expires_at=None)
 
 
 def reauthenticate_matrix(
@@ -296,12 +334,13 @@ def reauthenticate_matrix(
     cls: Any = connector_class or registered_connector_class(Platform.MATRIX)
     device_id = str(account.options.get("device_id") or matrix_device_id(account.name))
     user = account.platform_user_id or account.handle
-    token, identity = cls.sign_in(account.base_url, user, password, device_id=device_id)
-    REDACTOR.remember(token)
-    return _keep_new_secret(ctx, account, identity, token)
+    token, identity, expires_at = _matrix_login(cls, account.base_url, user, password, device_id)
+    return _keep_new_secret(ctx, account, identity, token, expires_at=expires_at)
 
 
-def _keep_new_secret(ctx: AppContext, account: AccountRef, identity: Identity, secret: str) -> Identity:
+def _keep_new_secret(
+    ctx: AppContext, account: AccountRef, identity: Identity, secret: str, *, expires_at: datetime | None
+) -> Identity:
     if account.platform_user_id and identity.platform_user_id != account.platform_user_id:
         raise AccountError(
             f"That sign-in belongs to {identity.handle}, not to {account.handle or account.name}.",
@@ -316,25 +355,78 @@ def _keep_new_secret(ctx: AppContext, account: AccountRef, identity: Identity, s
         platform_user_id=identity.platform_user_id,
     )
     accounts.set_account_state(ctx.engine, account.id, AccountState.OK)
+    accounts.set_token_expiry(ctx.engine, account.id, expires_at)
+    log.info("%s signed in again", account.name)
     return identity
 
 
 # ---- removing ----------------------------------------------------------------------------
 
 
-def remove_account(ctx: AppContext, name: str, delete_data: bool = True) -> None:
-    """Forget the credential, then (by default) the account and everything cached for it.
+@dataclass(frozen=True)
+class Removal:
+    """What removing an account did on the platform: `signed_out` when its session there was ended,
+    else `note` says why not (nothing to end there, offline, or the platform's refusal)."""
 
-    The keyring entry goes first: if the keyring refuses, nothing is deleted and the user can retry.
-    Without `delete_data` the cached conversations stay and the account waits to be signed in again.
+    name: str
+    signed_out: bool
+    note: str = ""
+
+    def summary(self) -> str:
+        if self.signed_out:
+            return f"Removed {self.name}; its session on the server was signed out."
+        return f"Removed {self.name}. {self.note}".rstrip()
+
+
+def remove_account(
+    ctx: AppContext, name: str, delete_data: bool = True, *, connector_factory: ConnectorFactory = make_connector
+) -> Removal:
+    """Sign the session out on the platform where it has one, then forget the credential, then (by default)
+    the account and everything cached for it.
+
+    Signing out is best effort: a server that is down or refuses must not keep an account the person
+    wants gone, so its failure is only reported. The keyring entry goes before the data: if the keyring
+    refuses, nothing is deleted and the user can retry. Without `delete_data` the cached conversations
+    stay and the account waits to be signed in again.
     """
     account = accounts.find_account(ctx.engine, name)
+    removal = _sign_out(ctx, account, ctx.secrets.get(account.id), connector_factory)
     ctx.secrets.delete(account.id)
     if delete_data:
         accounts.remove_account(ctx.engine, account.id)
     else:
         accounts.set_account_state(ctx.engine, account.id, AccountState.NEEDS_SIGN_IN, "Signed out.")
-    log.info("removed account %s (data deleted: %s)", account.name, delete_data)
+    log.info("removed account %s (data deleted: %s, signed out: %s)", account.name, delete_data, removal.signed_out)
+    return removal
+
+
+def _sign_out(ctx: AppContext, account: AccountRef, secret: str | None, connector_factory: ConnectorFactory) -> Removal:
+    if not secret:
+        return Removal(account.name, False, "There was no sign-in to end on the server.")
+    if ctx.offline:
+        return Removal(account.name, False, "Working offline: the session on the server was not signed out.")
+    try:
+        connector = connector_factory(account, secret)
+        try:
+            ended = connector.sign_out()
+        finally:
+            connector.close()
+    except KnownError as exc:
+        log.warning("%s: signing out on the server failed: %s", account.name, exc)
+        return Removal(
+            account.name,
+            False,
+            f"The server could not sign its session out ({REDACTOR.scrub(str(exc))}); "
+            "remove the device in the account's security settings there.",
+        )
+    except Exception:
+        log.error("%s: signing out on the server failed unexpectedly", account.name, exc_info=True)
+        return Removal(account.name, False, "Signing out on the server failed; details are in the log file.")
+    if not ended:
+        return Removal(
+            account.name, False, "Its access stays valid on the platform until it is revoked in the settings there."
+        )
+    return Removal(account.name, True)
 
 
 # ---- the command line --------------------------------------------------------------------
@@ -355,6 +447,7 @@ def add_account_from_cli(
                 "Which instance? Give --instance URL.", hint="For example --instance https://mastodon.social"
             )
         if args.oauth:
+            _ready_to_add(ctx, args.name)  # before the person spends time in the browser
             token = _oauth_token(args.instance)
         else:
             token = _read_secret(stdin, "Access token: ")
@@ -380,17 +473,5 @@ def _read_secret(stdin: IO[str], prompt: str) -> str:
 
 
 def _oauth_token(instance_url: str) -> str:
-    try:
-        mastodon_oauth: Any = importlib.import_module("app.platforms.mastodon_oauth")
-    except ModuleNotFoundError as exc:
-        if exc.name != "app.platforms.mastodon_oauth":
-            raise  # the module is there but something it needs is not: a bug, not "unavailable"
-        mastodon_oauth = None
-    obtain = getattr(mastodon_oauth, "obtain_token", None)
-    if obtain is None:
-        raise AccountError(
-            "Signing in through the browser (--oauth) is not available in this version of Parley.",
-            hint="Create an access token in your instance's settings (Preferences → Development) "
-            "and pipe it in: parley accounts add mastodon --instance URL < token.txt",
-        )
-    return str(obtain(normalize_base_url(instance_url, what="Mastodon instance")))
+    """The browser sign-in on a terminal (see `app.platforms.mastodon_oauth.obtain_token`)."""
+    return obtain_token(normalize_base_url(instance_url, what="Mastodon instance"))

@@ -5,17 +5,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from app.context import AppContext
-from app.domain.models import AccountRef, AccountState, Page
-from app.errors import AuthError, KnownError, NetworkError, RateLimited, StoreError
+from app.domain.models import AccountRef, AccountState, Page, RateLimit
+from app.errors import AuthError, KnownError, NetworkError, PlatformError, RateLimited, StoreError
 from app.logs import REDACTOR
-from app.platforms.base import Connector
+from app.platforms.base import BackfillUnsupported, Connector
 from app.platforms.registry import make_connector
-from app.store import accounts
+from app.store import accounts, gaps
+from app.store.gaps import OpenGap
 from app.store.ingest import store_page
 from app.sync.backoff import retry_at_from_epoch
 from app.sync.events import SyncOutcome, SyncProgress
@@ -35,6 +36,7 @@ class _Run:
     """Running totals of one sync_account call."""
 
     account: AccountRef
+    connector: Connector | None = None
     stream: str = ""
     pages: int = 0
     stored: int = 0
@@ -63,6 +65,10 @@ class SyncEngine:
     Reads happen on the calling thread; every write goes through the one `StoreWriter`.
     Trouble from the platform ends the run with an account state (needs sign-in, rate-limited,
     offline, error) for that account alone; what was stored before it stays stored.
+
+    After its streams, a run back-fills the gaps that were open when it started (a gap found in this
+    run waits for the next one, so one run stays within the connector's bounds): each page is stored,
+    a remainder the connector could not reach yet becomes a new gap, and the old gap is resolved.
     """
 
     def __init__(
@@ -89,14 +95,16 @@ class SyncEngine:
             return self._fail(run, AccountState.ERROR, exc)
         if not secret:
             return self._finish(run, AccountState.NEEDS_SIGN_IN, NO_SECRET_MESSAGE)
+        open_gaps = gaps.list_open_gaps(self.ctx.engine, account.id, fillable_only=True)
         try:
             connector = self.connector_factory(account, secret)
         except KnownError as exc:
             return self._fail(run, AccountState.ERROR, exc)
+        run.connector = connector
         with self._lock:
             self._active[account.id] = connector
         try:
-            return self._sync_streams(run, connector, cancel, on_progress)
+            return self._sync_streams(run, connector, cancel, on_progress, open_gaps)
         finally:
             with self._lock:
                 self._active.pop(account.id, None)
@@ -110,8 +118,23 @@ class SyncEngine:
         for connector in active:
             _close_quietly(connector)
 
+    def abort_active_connectors(self) -> None:
+        """Interrupt the requests in flight of every connector in use (quitting); quick, from any thread."""
+        with self._lock:
+            active = list(self._active.values())
+        for connector in active:
+            try:
+                connector.abort()
+            except Exception:
+                log.warning("aborting %r failed", connector, exc_info=True)
+
     def _sync_streams(
-        self, run: _Run, connector: Connector, cancel: threading.Event, on_progress: ProgressCallback | None
+        self,
+        run: _Run,
+        connector: Connector,
+        cancel: threading.Event,
+        on_progress: ProgressCallback | None,
+        open_gaps: list[OpenGap],
     ) -> SyncOutcome:
         account = run.account
         try:
@@ -135,6 +158,10 @@ class SyncEngine:
                             on_progress(progress)
                 finally:
                     _close_generator(pages)
+            for gap in open_gaps:
+                if cancel.is_set():
+                    return run.outcome(accounts.account_state(self.ctx.engine, account.id), cancelled=True)
+                self._fill_gap(run, connector, gap, cancel, on_progress)
         except Exception as exc:
             if cancel.is_set():  # closing the connector on shutdown makes requests in flight fail
                 log.info("%s: sync cancelled in %s (%s)", account.name, run.stream, type(exc).__name__)
@@ -142,6 +169,45 @@ class SyncEngine:
             return self._failed(run, exc)
         log.info("%s: synced %d pages, %d new, %d known", account.name, run.pages, run.stored, run.duplicates)
         return self._finish(run, AccountState.OK, "")
+
+    def _fill_gap(
+        self,
+        run: _Run,
+        connector: Connector,
+        gap: OpenGap,
+        cancel: threading.Event,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        """Back-fill one gap; trouble that concerns the whole account (sign-in, limits, network) propagates."""
+        run.stream = gap.stream
+        pages: Iterator[Page] = iter(())
+        stored = 0
+        try:
+            pages = iter(connector.backfill(gap.detail))
+            while not cancel.is_set():
+                page = next(pages, None)
+                if page is None:
+                    self.writer.call(gaps.resolve_gap, self.ctx.engine, gap.id, now=self.ctx.clock.now())
+                    log.info("%s: gap %d back-filled (%d pages)", run.account.name, gap.id, stored)
+                    return
+                # A remainder the connector could not reach yet keeps the old gap's bounds where it has none.
+                rest = tuple(replace(g, start=g.start or gap.start, end=g.end or gap.end) for g in page.gaps)
+                stored += 1
+                progress = self._store(run, replace(page, cursor=None, gaps=rest), stored)
+                if on_progress is not None:
+                    on_progress(progress)
+        except BackfillUnsupported as exc:
+            self.writer.call(gaps.note_fill_failure, self.ctx.engine, gap.id, exc.user_message(), fillable=False)
+        except (AuthError, RateLimited, NetworkError):
+            raise
+        except PlatformError as exc:
+            # The platform refused this span for good (bad token, room left, gone) or for now.
+            for_good = exc.status in (400, 403, 404)
+            log.warning("%s: gap %d not back-filled: %s", run.account.name, gap.id, exc)
+            note = REDACTOR.scrub(exc.user_message())
+            self.writer.call(gaps.note_fill_failure, self.ctx.engine, gap.id, note, fillable=not for_good)
+        finally:
+            _close_generator(pages)
 
     def _store(self, run: _Run, page: Page, stream_pages: int) -> SyncProgress:
         result = self.writer.call(store_page, self.ctx.engine, run.account.id, page, now=self.ctx.clock.now())
@@ -197,6 +263,7 @@ class SyncEngine:
             message,
             synced_at=synced_at,
             rate_limited_until=retry_at,
+            rate_limit=_budget(run.connector),
         )
         return run.outcome(state, error=message, retry_at=retry_at)
 
@@ -208,6 +275,16 @@ class SyncEngine:
         except KnownError as exc:
             # The old credential may now be invalid: say so loudly, the next sync will ask for sign-in.
             log.error("%s: could not keep the refreshed credential: %s", account.name, exc)
+
+
+def _budget(connector: Connector | None) -> RateLimit | None:
+    if connector is None:
+        return None
+    try:
+        return connector.rate_limit()
+    except Exception:
+        log.warning("reading the rate limit of %r failed", connector, exc_info=True)
+        return None
 
 
 def _close_quietly(connector: Connector) -> None:

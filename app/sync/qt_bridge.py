@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from app.context import AppContext
 from app.domain.models import AccountState
+from app.errors import KnownError
 from app.logs import REDACTOR
 from app.platforms.registry import make_connector
 from app.store import accounts
@@ -76,9 +77,12 @@ class SyncController(QObject):
       states_changed(): account states in the store may have changed (refresh the account list).
 
     `shutdown()` (connect it to aboutToQuit) cancels every job and returns within two seconds:
-    it sets each job's cancel event (checked between pages), closes the connectors in use on a
-    helper thread so their sessions drop idle connections, and waits for the pool only until the
-    deadline. A job stuck in a request is left to its request timeout; its outcome is dropped.
+    it sets each job's cancel event (checked between pages), aborts the connectors in use (their
+    sockets are shut down, so a read waiting on a silent server ends at once and no retry starts),
+    closes them on a helper thread, and waits for the pool until the deadline at most.
+
+    After a failed run the planned retry ("retrying at 14:05") is written to the account, so the
+    status bar and the Accounts dialog can show it; states_changed follows once it is written.
     """
 
     account_progressed = Signal(object)
@@ -86,6 +90,7 @@ class SyncController(QObject):
     account_failed = Signal(object)
     messages_stored = Signal(list)
     states_changed = Signal()
+    _retry_written = Signal()  # emitted on the writer thread; delivered queued here
 
     def __init__(
         self,
@@ -111,6 +116,7 @@ class SyncController(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(tick_ms)
         self._timer.timeout.connect(self._on_timer_timeout)
+        self._retry_written.connect(self._on_retry_written)
 
     def start(self) -> None:
         """Begin syncing every account on its interval (each one runs once right away)."""
@@ -148,6 +154,7 @@ class SyncController(QObject):
         self._pool.clear()  # queued jobs never start
         for running in self._jobs.values():
             running.cancel.set()
+        self.engine.abort_active_connectors()
         # Closing can itself block on a misbehaving connector, so it must not hold up the deadline.
         threading.Thread(target=self.engine.close_active_connectors, name="sync-close", daemon=True).start()
         remaining_ms = max(0, int((deadline_s - (time.monotonic() - started)) * 1000) - 100)
@@ -175,6 +182,25 @@ class SyncController(QObject):
             self._jobs[account_id] = _Running(name, cancel, signals)
             self._pool.start(_SyncJob(self.engine, account_id, name, cancel, signals))
 
+    def _record_retry(self, outcome: SyncOutcome) -> None:
+        """Write when a failing account is tried again (or that no retry is pending) without blocking here."""
+        if outcome.cancelled or outcome.work_offline:
+            return
+        planned = None
+        if outcome.failed and outcome.account_id in self.scheduler.accounts():
+            planned = self.scheduler.next_run(outcome.account_id)
+        try:
+            written = self.writer.submit(accounts.set_retry_at, self.ctx.engine, outcome.account_id, planned)
+        except KnownError:
+            return  # the writer has shut down: quitting
+        # Runs on the writer thread (or here, when shutdown cancels the write): nothing to say once closing.
+        written.add_done_callback(lambda _future: None if self._closing else self._retry_written.emit())
+
+    @Slot()
+    def _on_retry_written(self) -> None:
+        if not self._closing:
+            self.states_changed.emit()
+
     @Slot()
     def _on_timer_timeout(self) -> None:
         self._launch_due()
@@ -195,6 +221,7 @@ class SyncController(QObject):
         if self._closing:
             return
         self.scheduler.finished(outcome)
+        self._record_retry(outcome)
         if outcome.failed:
             self.account_failed.emit(outcome)
         else:

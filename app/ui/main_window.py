@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
         self.replies.outbox_count_changed.connect(self._on_replies_outbox_count_changed)
         if outbox_controller is not None:
             outbox_controller.outbox_sent.connect(self._on_outbox_sent)
+        self.sync_status.sign_in_requested.connect(self._on_sync_status_sign_in_requested)
         self.playbook_controller.status_changed.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._changed_conversations: set[int] = set()
         self._refresh_timer = QTimer(self)
@@ -520,13 +521,18 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     @Slot()
-    def open_accounts(self) -> None:
+    def open_accounts(self) -> Any:
         from app.ui.dialogs.accounts_dialog import AccountsDialog
 
-        dialog = AccountsDialog(self.ctx, parent=self)
+        dialog = AccountsDialog(self.ctx, parent=self, sync_controller=self.sync_controller)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(self.sync_status.reload_accounts)
         dialog.open()
+        return dialog
+
+    @Slot(int)
+    def _on_sync_status_sign_in_requested(self, account_id: int) -> None:
+        self.open_accounts().focus_account(account_id, sign_in=True)
 
     @Slot(bool)
     def _on_toggle_inbox(self, shown: bool) -> None:

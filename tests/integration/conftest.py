@@ -26,6 +26,8 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]
         _unavailable("Matrix Synapse is not available: set PARLEY_SYNAPSE_PYTHON to the python of its venv.")
     elif not Path(python).is_file():
         _unavailable(f"PARLEY_SYNAPSE_PYTHON points to {python}, which does not exist.")
-    server = start_synapse(python, tmp_path_factory.mktemp("synapse"))
+    # Sessions that end after 30 days, as some homeservers configure: logins then say when (expires_in_ms),
+    # which the token-health tests need; no test runs anywhere near that long.
+    server = start_synapse(python, tmp_path_factory.mktemp("synapse"), extra_config={"session_lifetime": "30d"})
     yield server
     server.stop()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 from datetime import timedelta
 
 import keyring
@@ -16,7 +15,7 @@ import pytest
 
 from app.context import AppContext
 from app.domain.clock import ManualClock
-from app.domain.models import AccountState, Gap, Identity, Page
+from app.domain.models import AccountState, Gap, Identity, Page, RateLimit
 from app.errors import AuthError, KnownError, SecretStoreUnavailable, StoreError
 from app.secrets import SecretStore
 from app.store import accounts, inbox
@@ -171,8 +170,10 @@ def test_description_shows_sync_age_rate_limit_and_open_gaps(
     )
     until = clock.now() + timedelta(minutes=5)
     accounts.set_account_state(
-        ctx.engine, brand.id, AccountState.RATE_LIMITED, "slow down", synced_at=clock.now(), rate_limited_until=until
-    )
+        ctx.engine, brand.id, AccountState.RATE_LIMITED, "slow down", synced_at=clock.now(), rate_limited_until=until,
+        rate_limit=RateLimit(limit=300, remaining=0, reset_at=until),
+    )  # fmt: skip
+    accounts.set_retry_at(ctx.engine, brand.id, until + timedelta(seconds=3))
     gap = Gap(stream="mentions", start=T0, end=T0 + timedelta(hours=2), detail="older items expired")
     store_page(
         ctx.engine, brand.id, Page(stream="mentions", messages=(), cursor=None, has_more=False, gaps=(gap,)), now=T0
@@ -181,8 +182,14 @@ def test_description_shows_sync_age_rate_limit_and_open_gaps(
     [row] = account_service.describe_accounts(ctx)
     assert row["last_synced"] == "2 min ago"
     assert row["rate_limited_until"] == until.isoformat() and row["state_detail"] == "slow down"
+    assert row["rate_limit"] == {"limit": 300, "remaining": 0, "reset_at": until.isoformat()}
+    assert row["retry_at"] == (until + timedelta(seconds=3)).isoformat()
+    assert row["token_expires_at"] is None
     assert row["open_gaps"] == [
         {
+            "id": row["open_gaps"][0]["id"],
+            "fillable": True,
+            "fill_note": "",
             "stream": "mentions",
             "start": T0.isoformat(),
             "end": (T0 + timedelta(hours=2)).isoformat(),
@@ -261,17 +268,6 @@ def test_cli_bad_input_gets_a_clear_error_and_adds_nothing(
             ctx, args, stdin=io.StringIO(stdin), connector_class=fake.connector_class()
         )
     assert accounts.list_accounts(ctx.engine) == []
-
-
-def test_cli_oauth_says_clearly_when_browser_sign_in_is_unavailable(
-    ctx: AppContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "app.platforms.mastodon_oauth", None)  # as in a build without it
-    with pytest.raises(AccountError, match="--oauth") as raised:
-        account_service.add_account_from_cli(
-            ctx, cli_args(instance="https://m.example", oauth=True), stdin=io.StringIO("")
-        )
-    assert "access token" in raised.value.hint
 
 
 @pytest.mark.parametrize(

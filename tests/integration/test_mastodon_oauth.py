@@ -8,9 +8,9 @@ state check, the token exchange); the server's checks are real Mastodon's busine
 
 from __future__ import annotations
 
-import html.parser
-import re
 import secrets
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -24,34 +24,19 @@ from app.platforms.mastodon_oauth import (
     OOB_REDIRECT_URI,
     AuthorizationRequest,
     LoopbackReceiver,
+    SignInCancelled,
     authorization_request,
     code_from_paste,
     exchange_code,
     register_app,
 )
 from tests.peers.mastodon_mock import MastodonMock
-
-
-class _HiddenInputs(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "input" and found.get("type") == "hidden" and found.get("name"):
-            self.fields[str(found["name"])] = found.get("value") or ""
+from tests.peers.oauth_browser import approve_sign_in, shown_code
 
 
 def approve_in_browser(attempt: AuthorizationRequest, username: str) -> requests.Response:
     """What the person does in the browser: open the URL, pick the account, follow the redirect."""
-    browser = requests.Session()
-    page = browser.get(attempt.url, timeout=10)
-    page.raise_for_status()
-    form = _HiddenInputs()
-    form.feed(page.text)
-    assert f'value="{username}"' in page.text, "the picker should list the account"
-    return browser.post(attempt.url.split("?")[0], data={**form.fields, "username": username}, timeout=10)
+    return approve_sign_in(attempt.url, username)
 
 
 def who(server: MastodonMock, token: str) -> str:
@@ -87,9 +72,7 @@ def test_out_of_band_sign_in_takes_the_pasted_code(mastodon_server: MastodonMock
     attempt = authorization_request(app, redirect_uri=OOB_REDIRECT_URI)
 
     shown = approve_in_browser(attempt, person["username"])
-    match = re.search(r"Authorization code: (\S+?)<", shown.text)
-    assert match, shown.text
-    token = exchange_code(session, app, attempt, code_from_paste(f"  {match.group(1)}\n"))
+    token = exchange_code(session, app, attempt, code_from_paste(f"  {shown_code(shown)}\n"))
 
     assert who(mastodon_server, token) == "@" + person["username"]
 
@@ -131,3 +114,14 @@ def test_no_answer_in_time_is_an_auth_error_offering_the_paste_fallback() -> Non
         receiver.wait_for_code(state="s", timeout=0.2)
 
     assert "paste the code" in raised.value.hint
+
+
+def test_cancelling_ends_a_wait_for_the_browser_at_once_and_refuses_a_late_redirect() -> None:
+    with LoopbackReceiver() as receiver:
+        threading.Timer(0.1, receiver.cancel).start()
+        started = time.monotonic()
+        with pytest.raises(SignInCancelled):
+            receiver.wait_for_code(state="s", timeout=30)
+        assert time.monotonic() - started < 5, "the wait did not sit out its timeout"
+        late = requests.get(receiver.redirect_uri, params={"code": "c", "state": "s"}, timeout=5)
+        assert late.status_code == 409

@@ -17,7 +17,7 @@ from app.context import AppContext
 from app.domain.clock import ManualClock
 from app.domain.models import AccountRef, AccountState, Gap, Page, Platform
 from app.errors import AuthError, NetworkError, NotFound, RateLimited
-from app.store import accounts, inbox
+from app.store import accounts, gaps, inbox
 from app.store.schema import contacts, messages
 from app.sync.engine import SyncEngine
 from app.sync.events import SyncProgress
@@ -249,3 +249,26 @@ def test_every_stream_keeps_its_own_cursor_and_gaps_are_recorded(
     assert (open_gap["stream"], open_gap["detail"]) == ("dms", "server dropped old items")
     with ctx.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(messages)).scalar_one() == 2
+
+
+def test_a_gap_is_left_for_the_next_run_which_marks_it_unfillable_when_the_platform_cannot_backfill(
+    ctx: AppContext, fake: FakePlatform, engine: SyncEngine
+) -> None:
+    # The fake connector has no back-fill of its own: the Connector default refuses, as a platform would.
+    brand = add(ctx, "brand")
+    gap = Gap(stream="mentions", start=T0, end=T0 + timedelta(minutes=40), detail="page boundary skipped items")
+    fake.script(
+        "brand",
+        "mentions",
+        Page(stream="mentions", messages=(message("m1"),), cursor="m1", has_more=False, gaps=(gap,)),
+    )
+    engine.sync_account(brand.id, threading.Event())
+    [found] = gaps.list_open_gaps(ctx.engine, brand.id)
+    assert (found.fillable, found.fill_note) == (True, ""), "a gap found in a run is not back-filled in that run"
+
+    outcome = engine.sync_account(brand.id, threading.Event())
+    assert outcome.state is AccountState.OK, "a gap that cannot be filled does not fail the account"
+    [kept] = gaps.list_open_gaps(ctx.engine, brand.id)
+    assert kept.id == found.id and not kept.fillable
+    assert "cannot be fetched again on this platform" in kept.fill_note
+    assert gaps.list_open_gaps(ctx.engine, brand.id, fillable_only=True) == []

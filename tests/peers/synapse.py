@@ -149,9 +149,17 @@ class SynapseServer:
 
 
 def start_synapse(
-    python: str, directory: Path, *, low_messages: dict[str, float] | None = None, timeout: float = 60.0
+    python: str,
+    directory: Path,
+    *,
+    low_messages: dict[str, float] | None = None,
+    extra_config: dict[str, Any] | None = None,
+    timeout: float = 60.0,
 ) -> SynapseServer:
-    """Generate a config in `directory`, override what a private test server needs, start it and wait for it."""
+    """Generate a config in `directory`, override what a private test server needs, start it and wait for it.
+
+    `extra_config` adds or replaces top-level settings (for example a session lifetime).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     generated = directory / "homeserver.yaml"
     subprocess.run(
@@ -220,6 +228,7 @@ def start_synapse(
                 "enable_metrics": False,
                 "bcrypt_rounds": 4,  # password hashing at production cost would dominate the tests' time
                 **_limits(low_messages),
+                **(extra_config or {}),
             },
             indent=1,
         )

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 import app
 from app.context import AppContext
+from app.domain.models import AccountRef, Platform
 from app.errors import AuthError
 from app.settings import load_preferences
 from app.ui.dialogs.about_dialog import AboutDialog
@@ -84,7 +85,7 @@ class StandInAccountService:
         self.rows.append({"id": 1, "name": name or "brand", "platform": "mastodon", "handle": "@brand@social.example",
                           "state": "ok", "state_detail": "", "last_synced": None, "needs_sign_in": False,
                           "open_gaps": []})  # fmt: skip
-        return self.rows[-1]
+        return AccountRef(id=1, platform=Platform.MASTODON, name=name or "brand", base_url=instance_url)
 
     def remove_account(self, ctx: AppContext, name: str, delete_data: bool = True) -> None:
         self._record(f"remove {name} delete_data={delete_data}")
@@ -99,19 +100,28 @@ def test_accounts_dialog_signs_in_off_the_gui_thread_and_shows_the_platform_erro
     qtbot.waitUntil(lambda: not dialog.busy)
 
     service.fail_with = AuthError("The instance refused the token.", hint="Create a new access token.")
-    dialog.add_mastodon("https://social.example", "bad-token")
-    assert dialog.busy and not dialog.add_mastodon_button.isEnabled()  # busy while the call runs
+    qtbot.mouseClick(dialog.add_buttons["mastodon"], Qt.MouseButton.LeftButton)
+    sign_in = dialog.sign_in_dialog
+    assert sign_in is not None
+    form = sign_in.form
+    form.instance.setText("https://social.example")
+    form.token.setText("bad-token")
+    qtbot.mouseClick(form.token_button, Qt.MouseButton.LeftButton)
+    assert sign_in.busy and not form.token_button.isEnabled()  # busy while the call runs
     service.release.set()
-    qtbot.waitUntil(lambda: not dialog.busy)
-    assert "The instance refused the token." in dialog.message.text()
-    assert "Create a new access token." in dialog.message.text()
-    assert dialog.add_mastodon_button.isEnabled()
+    qtbot.waitUntil(lambda: not sign_in.busy)
+    assert "The instance refused the token." in sign_in.message.text()
+    assert "Create a new access token." in sign_in.message.text()
+    assert form.token_button.isEnabled() and sign_in.isVisible()
     gui_thread = threading.current_thread().name
     assert all(thread != gui_thread for _, thread in service.calls)
 
     service.fail_with = None
-    dialog.add_mastodon("https://social.example", "good-token", "support")
+    form.name.setText("support")
+    form.token.setText("good-token")
+    qtbot.mouseClick(form.token_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 1 and not dialog.busy)
+    assert dialog.sign_in_dialog is None  # closed (and deleted) once the account was added
     assert dialog.table.item(0, 0).text() == "support"
     assert "Added support." in dialog.message.text()
 
@@ -146,4 +156,4 @@ def test_accounts_dialog_without_the_sync_layer_says_so(qtbot, ui_ctx: AppContex
     dialog = AccountsDialog(ui_ctx)
     qtbot.addWidget(dialog)
     assert "not available" in dialog.message.text()
-    assert not dialog.add_mastodon_button.isEnabled()
+    assert not any(button.isEnabled() for button in dialog.add_buttons.values())

@@ -1,0 +1,15 @@
+"""Each platform's sign-in form, in one table: a new platform is one module here and one line below."""
+
+from __future__ import annotations
+
+from app.ui.dialogs.add_account.base import SignInDialog, SignInForm
+from app.ui.dialogs.add_account.mastodon import MastodonForm
+from app.ui.dialogs.add_account.matrix import MatrixForm
+
+#: Platform value -> its form, in the order the Accounts dialog offers them.
+SIGN_IN_FORMS: dict[str, type[SignInForm]] = {
+    MastodonForm.platform: MastodonForm,
+    MatrixForm.platform: MatrixForm,
+}
+
+__all__ = ["SIGN_IN_FORMS", "SignInDialog", "SignInForm"]
