@@ -227,7 +227,7 @@ def _candidates(rule: Rule, sqlite: bool) -> Any:
         # The text index finds messages holding any keyword (a superset: it also folds accents and splits
         # on underscores); the matcher then keeps the exact ones.
         match = " OR ".join('"' + " ".join(k.split()).replace('"', '""') + '"' for k in words)
-        hits = (
+        hits: Any = (
             select(literal_column("rowid"))
             .select_from(text("messages_fts"))
             .where(text("messages_fts MATCH :keywords").bindparams(keywords=match))
