@@ -16,9 +16,7 @@ class Order(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"urgent": "Most urgent first", "priority": "Highest priority first", "newest": "Newest first"}[
-            self.value
-        ]
+        return {"urgent": "Urgent first", "priority": "Priority first", "newest": "Newest first"}[self.value]
 
 
 NOT_CLOSED = "status:open status:pending status:snoozed"

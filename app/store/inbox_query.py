@@ -24,6 +24,7 @@ from app.store.schema import conversations
 from app.store.search import conversation_conditions, search_conversation_ids
 
 TEXT_RESULT_LIMIT = 1000
+STATISTICS_MIN_ROWS = 2000
 OPEN = ConversationStatus.OPEN.value
 
 
@@ -142,3 +143,29 @@ def combine(*queries: SearchQuery | None, order: Order = Order.URGENT, **options
 def ids_in_order(engine: Engine, queries: Sequence[SearchQuery], *, now: datetime, **options: Any) -> list[int]:
     """A shorthand for tests and the CLI: the ordered ids of these queries ANDed."""
     return ordered_ids(engine, combine(*queries, **options), now=now)
+
+
+def refresh_statistics(engine: Engine) -> bool:
+    """Let SQLite's planner know the inbox's real shape once it has grown (or shrunk) a lot; True when it ran.
+
+    Without statistics the planner guesses, and at 200k conversations some guesses cost a sort of every row.
+    ANALYZE of the two inbox tables takes well under a second at that size and runs off the GUI thread.
+    """
+    if engine.dialect.name != "sqlite":
+        return False
+    with engine.begin() as connection:
+        rows = int(connection.execute(select(func.count()).select_from(conversations)).scalar_one())
+        has_stats = connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"
+        ).first()
+        stat = None
+        if has_stats is not None:
+            stat = connection.exec_driver_sql(
+                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'conversations' AND idx = 'ix_conversations_inbox'"
+            ).scalar()
+        analysed = int(str(stat).split()[0]) if stat else 0
+        if rows < STATISTICS_MIN_ROWS or (analysed and analysed / 2 <= rows <= analysed * 2):
+            return False
+        connection.exec_driver_sql("ANALYZE conversations")
+        connection.exec_driver_sql("ANALYZE conversation_tags")
+    return True
