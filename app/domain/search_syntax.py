@@ -61,6 +61,8 @@ class SearchQuery:
     after: datetime | None = None
     priorities: tuple[Priority, ...] = ()
     closed_on: str | None = None  # "today", "yesterday" or an ISO date, read in the display time zone
+    # Names exactly as stored (the sidebar's team entries); typed `assignee:` values match in any case.
+    exact_assignees: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:

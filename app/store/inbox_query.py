@@ -4,8 +4,8 @@ Most urgent first is read straight off two indexes, with no sort: (status, next_
 conversations' timers in due order (breached first, then least time left), then the covering (last_message_at,
 id, status, next_due_at) index gives everything else newest first. Snoozed conversations wait in the second
 part: a snooze hides a conversation until it wakes (it is open again then), so its timer must not pull it up.
-Measured at 200,000 conversations (all open, 131k with a timer): ~120 ms for the whole ordered list (run off
-the GUI thread), 1-45 ms for one count.
+Measured at 200,000 conversations (all open, 131k with a timer; CPU time): ~120 ms for the whole ordered list
+(run off the GUI thread), 2-10 ms for a tag, assignee or "closed today" view, 0.3-35 ms for one count.
 """
 
 from __future__ import annotations

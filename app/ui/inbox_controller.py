@@ -107,7 +107,7 @@ class InboxController(QObject):
         if kind == "tag":
             return SearchQuery(tags=(name.lower(),), statuses=_NOT_CLOSED), None
         if kind == "assignee":
-            return SearchQuery(assignees=(name,), statuses=_NOT_CLOSED), None
+            return SearchQuery(exact_assignees=(name,), statuses=_NOT_CLOSED), None
         return SearchQuery(), None
 
     def query_for(self, key: str, *, with_filters: bool = True) -> InboxQuery:
