@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--per", choices=["message", "conversation"], default="message", help="CSV rows")
     export.add_argument("path")
 
+    from app.cli_playbook import add_parser as add_playbook_parser
+
+    add_playbook_parser(commands)
+
     demo_server = commands.add_parser("demo-server", help="run the seeded demo Mastodon server alone")
     demo_server.add_argument("--port", type=int, default=3000)
     demo_server.add_argument("--no-traffic", action="store_true", help="do not post new customer messages")
@@ -102,6 +106,7 @@ def _run_command(args: argparse.Namespace) -> int:
             "sync": _sync,
             "inbox": _inbox,
             "export": _export,
+            "playbook": _playbook,
         }[args.command]
         return handler(ctx, args)
     finally:
@@ -139,6 +144,12 @@ def _sync(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.sync.cli_sync import run_sync
 
     return run_sync(ctx, account_name=args.account, once=args.once)
+
+
+def _playbook(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.cli_playbook import run
+
+    return run(ctx, args)
 
 
 def _inbox(ctx: AppContext, args: argparse.Namespace) -> int:

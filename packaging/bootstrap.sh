@@ -11,7 +11,7 @@ PYTHON=${PYTHON:-python3}
 
 system_packages=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0
   libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libglib2.0-0 dbus-x11 gnome-keyring)
-if [ "$want" = test ]; then system_packages+=(desktop-file-utils appstream); fi
+if [ "$want" = test ]; then system_packages+=(desktop-file-utils appstream postgresql); fi
 
 missing=()
 for package in "${system_packages[@]}"; do

@@ -1,4 +1,4 @@
-"""Finds the demo's data files in resources/, from a source checkout or an installed bundle."""
+"""Finds data files in resources/ (demo data, the starter playbook), from a source checkout or a bundle."""
 
 from __future__ import annotations
 
@@ -15,3 +15,7 @@ def resources_root() -> Path:
 
 def demo_file(name: str) -> Path:
     return resources_root() / "demo" / name
+
+
+def starter_playbook() -> Path:
+    return resources_root() / "playbook" / "starter.yaml"

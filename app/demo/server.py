@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -115,9 +117,12 @@ def serve_forever(port: int, *, traffic: bool = True) -> int:
     generator = TrafficGenerator(seeded) if traffic else None
     if generator:
         generator.start()
+    stop = threading.Event()
+    # SIGTERM as well as Ctrl+C: either way the child server is stopped, never left behind.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        while True:
-            time.sleep(3600)
+        stop.wait()
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:

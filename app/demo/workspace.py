@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import requests
 
 from app.context import AppContext
+from app.demo.resources import starter_playbook
 from app.demo.rules import install_demo_rules
 from app.demo.scenario import plan_demo
 from app.demo.seeding import TIMEOUT, SeededServer, TrafficGenerator, seed
@@ -52,6 +53,7 @@ def start_demo(ctx: AppContext, *, traffic_interval_s: float | None = 8.0) -> De
             seeded = seed(server.url)
             marker.write_text("seeded\n", encoding="utf-8")
         account = _ensure_account(ctx, server.url, seeded.brand_token, existing)
+        ensure_starter_playbook(ctx)
     except BaseException:
         server.stop()
         raise
@@ -60,6 +62,16 @@ def start_demo(ctx: AppContext, *, traffic_interval_s: float | None = 8.0) -> De
         generator = TrafficGenerator(seeded, interval_s=traffic_interval_s)
         generator.start()
     return DemoSession(server=server, seeded=seeded, account=account, traffic=generator)
+
+
+def ensure_starter_playbook(ctx: AppContext) -> None:
+    """The demo profile starts with the starter playbook; once it has answers, they are the user's."""
+    from app.store.playbook import apply_import, is_empty, plan_import
+    from app.store.playbook_file import read_playbook
+
+    if is_empty(ctx.engine):
+        result = apply_import(ctx.engine, plan_import(ctx.engine, read_playbook(starter_playbook())))
+        log.info("demo profile: added %d starter answers to the playbook", result.added)
 
 
 def _existing_account(ctx: AppContext) -> AccountRef | None:

@@ -53,6 +53,7 @@ class DemoStarter(QObject):
             session.stop()
             return
         self.session = session
+        self.window.playbook_controller.reload()  # start_demo filled an empty playbook with the starter answers
         self.window.statusBar().showMessage("Demo workspace ready: syncing the brand's conversations…", 6000)
         self.sync_controller.sync_now(session.account.id)
 

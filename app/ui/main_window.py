@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, tzinfo
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -32,12 +32,12 @@ from app.context import AppContext
 from app.domain.models import Visibility
 from app.errors import KnownError
 from app.store import inbox, notes
-from app.store.playbook import list_entries
 from app.ui.delegates.conversation_delegate import ConversationDelegate
 from app.ui.dialogs.shortcuts_overlay import ShortcutsOverlay
 from app.ui.inbox_controller import InboxController
 from app.ui.keyboard import KeyboardNavigation
 from app.ui.models.inbox_model import InboxModel
+from app.ui.playbook_controller import PlaybookController
 from app.ui.reply_queue import ReplyQueue
 from app.ui.resources import app_icon
 from app.ui.timefmt import display_zone
@@ -56,6 +56,8 @@ from app.ui.widgets.views_sidebar import ViewsSidebar
 
 log = logging.getLogger("app.ui.window")
 
+LIVE_REFRESH_MS = 300  # how often a running sync refreshes the list at most
+
 DEFAULT_SIZE = (1280, 800)
 DEFAULT_SPLIT = [560, 470, 250]
 _PANE_KEYS = ("panes/inbox", "panes/thread", "panes/playbook")
@@ -65,6 +67,7 @@ _EXTRA_KEYS = [
     ("Insert the chosen playbook answer", "Enter"),
     ("Save the internal note", "Ctrl+Return"),
     ("In a picker: filter, choose, cancel", "type · Enter · Esc"),
+    ("Expand a playbook shortcut typed in the reply (e.g. ;refund)", "Tab"),
     ("Close this overlay", "Esc"),
 ]
 
@@ -127,6 +130,7 @@ class MainWindow(QMainWindow):
 
         self.playbook = PlaybookPanel()
         self.playbook.setObjectName("playbookPane")
+        self.playbook_controller = PlaybookController(ctx, self.playbook, self.composer, self)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("panes")
@@ -192,10 +196,14 @@ class MainWindow(QMainWindow):
         self.replies.outbox_count_changed.connect(self._on_replies_outbox_count_changed)
         if outbox_controller is not None:
             outbox_controller.outbox_sent.connect(self._on_outbox_sent)
-        self.playbook.entry_chosen.connect(self.composer.insert_text)
+        self.playbook_controller.status_changed.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self._changed_conversations: set[int] = set()
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(LIVE_REFRESH_MS)
+        self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
         self._connect_controller(sync_controller)
 
-        self.playbook.set_entries(list_entries(ctx.engine))
         self._set_offline_label(self.action_offline.isChecked())
         self._update_counts()
         self.replies.announce_count()
@@ -250,6 +258,7 @@ class MainWindow(QMainWindow):
             action.setChecked(True)
             action.blockSignals(False)
         self.action_find_playbook = self._action("&Find in playbook", "Ctrl+K", self.focus_playbook_search)
+        self.action_focus_playbook = self._action("Go to the &playbook", "Ctrl+Shift+P", self.focus_playbook)
         self.action_shortcuts = self._action(
             "&Keyboard shortcuts", ["?", "Shift+?", "F1"], self.toggle_shortcuts
         )  # "Shift+?" too: some keymaps report the shift that typing "?" needs
@@ -300,6 +309,12 @@ class MainWindow(QMainWindow):
         self._add_menu(
             bar.addMenu("&Triage"), [*self.triage.menu_actions(), None, self.action_rules, self.action_lists]
         )
+        playbook = self.playbook_controller
+        self._add_menu(
+            bar.addMenu("&Playbook"),
+            [self.action_focus_playbook, self.action_find_playbook, None, playbook.action_new, None,
+             playbook.action_import, playbook.action_export, None, playbook.action_starter],
+        )  # fmt: skip
         self._add_menu(bar.addMenu("&Accounts"), [self.action_accounts, self.action_sync_now])
         self._add_menu(bar.addMenu("&Help"), [self.action_shortcuts, None, self.action_about])
 
@@ -426,6 +441,12 @@ class MainWindow(QMainWindow):
         self.playbook.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.playbook.search.selectAll()
 
+    @Slot()
+    def focus_playbook(self) -> None:
+        if not self.playbook.isVisible():
+            self.action_show_playbook.setChecked(True)
+        self.playbook.focus_list()
+
     @Slot(list)
     def _on_triage_changed(self, conversation_ids: list[int]) -> None:
         current = self.inbox_view.current_conversation_id
@@ -446,11 +467,20 @@ class MainWindow(QMainWindow):
 
     @Slot(list)
     def _on_controller_messages_stored(self, conversation_ids: list[int]) -> None:
+        # A large sync stores a page every few milliseconds: gather them and refresh at most a few times
+        # a second, so the list stays live without the GUI thread redoing the same work for every page.
+        self._changed_conversations.update(conversation_ids)
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    @Slot()
+    def _on_refresh_timer_timeout(self) -> None:
+        changed, self._changed_conversations = self._changed_conversations, set()
         self.inbox_controller.reload_entries()  # a new account's first messages, a tag a rule created
-        self.inbox_controller.after_change()
+        self.inbox_controller.after_change()  # the list is read off the GUI thread and swapped in in place
         self._update_counts()
         current = self.inbox_view.current_conversation_id
-        if current is not None and current in set(conversation_ids):
+        if current is not None and current in changed:
             self.inbox_model.reload_conversations([current])
             self.show_conversation(current, keep_scroll=True)
 

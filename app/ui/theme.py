@@ -65,6 +65,21 @@ QPlainTextEdit#composerEdit { border: 1px solid #D5D9E2; border-radius: 6px; pad
 QPlainTextEdit#composerEdit:focus { border: 1px solid #3B5BDB; }
 QLineEdit#playbookSearch { border: 1px solid #D5D9E2; border-radius: 6px; padding: 5px 8px; margin: 0 10px 8px 10px; }
 QLineEdit#playbookSearch:focus { border: 1px solid #3B5BDB; }
+QToolButton#paneButton { border: none; border-radius: 5px; padding: 2px 7px; color: #687083; font-size: 15px; }
+QToolButton#paneButton:hover { background: #EEF1F6; color: #1F2430; }
+QToolButton#paneButton::menu-indicator, QToolButton#menuButton::menu-indicator { image: none; width: 0; }
+QToolButton#menuButton { border: 1px solid #D5D9E2; border-radius: 5px; padding: 3px 8px; background: #FFFFFF; }
+QToolButton#menuButton:hover { border-color: #3B5BDB; }
+QFrame#playbookPane { background: #FFFFFF; border: none; }
+QFrame#playbookPreview { background: #FAFBFC; border-top: 1px solid #E6E8EE; }
+QLabel#previewNotes { color: #687083; font-style: italic; }
+QPlainTextEdit#previewText { border: 1px solid #E6E8EE; border-radius: 6px; padding: 4px; background: #FFFFFF; }
+QLabel#previewError, QLabel#formError {
+    color: #C92A2A; background: #FFF5F5; border: 1px solid #FFC9C9; border-radius: 6px; padding: 6px 8px;
+}
+QLabel#emptyTitle { font-weight: 600; color: #1F2430; }
+QLabel#emptyText { color: #687083; }
+QLabel#hint { color: #9AA1B2; }
 QPushButton#primary { background: #3B5BDB; color: white; border: none; border-radius: 6px; padding: 6px 14px; }
 QPushButton#primary:disabled { background: #B9C4EE; }
 QPushButton#primary:hover { background: #3049C4; }

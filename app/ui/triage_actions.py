@@ -63,7 +63,7 @@ class TriageActions(QObject):
         status = ConversationStatus
         self.action_close = add_action("&Close and open next", ["E", "Ctrl+E"], self.close_and_next)
         self.action_pending = add_action(
-            "Mark &pending (waiting on the customer)", ["P", "Ctrl+Shift+P"], lambda: self.set_status(status.PENDING)
+            "Mark &pending (waiting on the customer)", ["P", "Ctrl+Alt+P"], lambda: self.set_status(status.PENDING)
         )
         self.action_snooze = add_action("&Snooze…", "S", self.pick_snooze)
         self.action_reopen = add_action("Re&open", ["O", "Ctrl+Shift+E"], lambda: self.set_status(status.OPEN))

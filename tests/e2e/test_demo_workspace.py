@@ -29,6 +29,7 @@ def test_demo_fills_the_inbox_keeps_living_and_survives_a_restart(
         assert ctx.paths.root == ProfilePaths(data_dir.resolve()).demo().root, "the demo has a profile of its own"
         qtbot.waitUntil(lambda: window.inbox_model.rowCount() >= 200, timeout=30_000)
         seeded = window.inbox_model.rowCount()
+        qtbot.waitUntil(lambda: len(window.playbook.visible_titles()) >= 20)  # the starter playbook is loaded
         messages_before = _message_count(ctx.paths.database)
         # The traffic generator posts through the server's API; the next sync brings it in unasked.
         qtbot.waitUntil(lambda: _message_count(ctx.paths.database) > messages_before, timeout=20_000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import secrets
 import sqlite3
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import keyring
 import pytest
+import requests
 
 from app import APP_ID
 from tests.peers.mastodon_mock import MastodonMock
@@ -136,3 +138,66 @@ def test_bad_input_on_the_command_line_gives_one_clear_line(tmp_path: Path, secr
 
     unknown = parley(tmp_path / "p", "accounts", "remove", "nobody", "--yes")
     assert unknown.returncode == 2 and "No account named" in unknown.stderr
+
+
+def test_a_missing_keyring_is_explained_and_no_account_is_half_added(tmp_path: Path) -> None:
+    data_dir = tmp_path / "profile"
+    env = dict(os.environ, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "--data-dir",
+            str(data_dir),
+            "accounts",
+            "add",
+            "mastodon",
+            "--instance",
+            "http://127.0.0.1:9",
+            "--name",
+            "brand",
+        ],
+        input="some-token-value\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 2 and "keyring" in result.stderr.lower() and "Traceback" not in result.stderr
+    assert json.loads(parley(data_dir, "accounts", "list", "--json").stdout) == []
+
+
+def test_demo_server_runs_seeded_for_other_clients(tmp_path: Path) -> None:
+    from tests.peers.mastodon_mock import free_port
+
+    port = free_port()
+    command = [sys.executable, "-m", "app", "demo-server", "--port", str(port), "--no-traffic"]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as server:
+        try:
+            token = _announced_token(server)
+            headers = {"Authorization": f"Bearer {token}"}
+            me = requests.get(
+                f"http://127.0.0.1:{port}/api/v1/accounts/verify_credentials", headers=headers, timeout=10
+            )
+            assert me.json()["username"] == "northwind"
+            mentions = requests.get(
+                f"http://127.0.0.1:{port}/api/v1/notifications",
+                headers=headers,
+                timeout=10,
+                params={"types[]": "mention", "limit": 40},
+            )
+            assert len(mentions.json()) == 40
+        finally:
+            server.terminate()
+        assert server.wait(timeout=15) == 0, "SIGTERM stops the demo server cleanly"
+    with pytest.raises(requests.ConnectionError):  # and its embedded server went with it
+        requests.get(f"http://127.0.0.1:{port}/api/v1/instance", timeout=2)
+
+
+def _announced_token(server: subprocess.Popen[str]) -> str:
+    assert server.stderr is not None
+    for line in server.stderr:  # the server prints its address and the brand's token once seeded
+        if "token:" in line:
+            return line.rsplit("token:", 1)[1].strip()
+    raise AssertionError("the demo server never announced the brand account's token")

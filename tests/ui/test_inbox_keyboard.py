@@ -178,7 +178,7 @@ def test_every_key_of_the_issue_is_in_a_menu_and_the_overlay(window: MainWindow)
     listed = window.overlay.listed_texts()
     assert "Close and open next" in listed and "Undo last triage" in listed and "Snooze…" in listed
     section_titles = [name for name, _ in window.shortcut_sections()]
-    assert section_titles[:5] == ["File", "View", "Conversation", "Triage", "Accounts"]
+    assert section_titles[:4] == ["File", "View", "Conversation", "Triage"]
 
 
 def test_status_triage_keys_set_pending_and_reopen(qtbot, window: MainWindow) -> None:

@@ -1,11 +1,22 @@
-"""The reply composer: text, a live count against the platform's limit, the reply's visibility, send buttons."""
+"""The reply composer: text, a live count against the platform's limit with the overflow highlighted, the
+reply's visibility, send buttons, and playbook shortcut keywords expanded with Tab."""
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QKeyEvent, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.domain.models import MessageKind, Platform, Visibility
 from app.errors import PlatformError
@@ -44,11 +55,19 @@ def reply_visibility_text(platform: Platform, kind: MessageKind, visibility: Vis
     return _VISIBILITY_TEXT.get(visibility, visibility.value)
 
 
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 class Composer(QFrame):
-    """Signals: send_requested(conversation_id, text), review_requested(conversation_id, text)."""
+    """Signals: send_requested(conversation_id, text), review_requested(conversation_id, text),
+    conversation_shown(conversation_id, or -1 when cleared), shortcut_triggered(keyword): Tab typed right after a
+    known playbook keyword (the keyword stays until `replace_keyword` swaps it for the answer)."""
 
     send_requested = Signal(int, str)
     review_requested = Signal(int, str)
+    conversation_shown = Signal(int)
+    shortcut_triggered = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +75,7 @@ class Composer(QFrame):
         self._conversation_id: int | None = None
         self._drafts: dict[int, str] = {}
         self._limit = DEFAULT_LIMIT
+        self._shortcuts: set[str] = set()
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("composerEdit")
         self.editor.setPlaceholderText("Select a conversation to reply")
@@ -85,6 +105,7 @@ class Composer(QFrame):
         layout.addWidget(self.editor)
         layout.addLayout(footer)
 
+        self.editor.installEventFilter(self)
         self.editor.textChanged.connect(self._on_editor_text_changed)
         self.send_button.clicked.connect(self.request_send)
         self.review_button.clicked.connect(self.request_review)
@@ -93,6 +114,47 @@ class Composer(QFrame):
     @property
     def limit(self) -> int:
         return self._limit
+
+    @property
+    def conversation_id(self) -> int | None:
+        return self._conversation_id
+
+    def set_shortcuts(self, keywords: set[str]) -> None:
+        """The playbook's shortcut keywords (casefolded) that Tab expands."""
+        self._shortcuts = {keyword.casefold() for keyword in keywords}
+
+    def keyword_before_cursor(self) -> str:
+        cursor = self.editor.textCursor()
+        if cursor.hasSelection():
+            return ""
+        before = self.editor.toPlainText()[: cursor.position()]
+        word = before.split()[-1] if before and not before[-1].isspace() else ""
+        return word
+
+    def replace_keyword(self, keyword: str, text: str) -> bool:
+        """Swap the keyword just before the cursor for `text`; False (nothing changed) if it is not there."""
+        if self._conversation_id is None or self.keyword_before_cursor().casefold() != keyword.casefold():
+            return False
+        cursor = self.editor.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.Left, QTextCursor.MoveMode.KeepAnchor, _utf16_length(keyword))
+        cursor.insertText(text)
+        self.editor.setTextCursor(cursor)
+        self.editor.setFocus()
+        return True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.editor and event.type() == QEvent.Type.KeyPress:
+            key_event = event if isinstance(event, QKeyEvent) else None
+            if (
+                key_event is not None
+                and key_event.key() == Qt.Key.Key_Tab
+                and key_event.modifiers() == Qt.KeyboardModifier.NoModifier
+            ):
+                keyword = self.keyword_before_cursor()
+                if keyword and keyword.casefold() in self._shortcuts:
+                    self.shortcut_triggered.emit(keyword)
+                    return True  # the keyword's Tab expands it instead of moving focus
+        return super().eventFilter(watched, event)
 
     def set_conversation(
         self, conversation_id: int, platform: Platform, kind: MessageKind, visibility: Visibility
@@ -106,15 +168,19 @@ class Composer(QFrame):
         self.editor.setPlaceholderText("Write a reply…")
         self.visibility_label.setText(reply_visibility_text(platform, kind, visibility))
         self._update_state()
+        self.conversation_shown.emit(conversation_id)
 
     def clear_conversation(self) -> None:
         self._keep_draft()
+        had_conversation = self._conversation_id is not None
         self._conversation_id = None
         self.editor.clear()
         self.editor.setEnabled(False)
         self.editor.setPlaceholderText("Select a conversation to reply")
         self.visibility_label.setText("")
         self._update_state()
+        if had_conversation:
+            self.conversation_shown.emit(-1)
 
     def draft_for(self, conversation_id: int) -> str:
         """The unsent text of a conversation (kept in memory while another one is open)."""
@@ -132,11 +198,17 @@ class Composer(QFrame):
         if conversation_id == self._conversation_id:
             self.editor.clear()
 
-    def insert_text(self, text: str) -> None:
+    def insert_text(self, text: str) -> bool:
+        """Insert at the cursor (a space first when it sits right after a word); False with no conversation."""
         if self._conversation_id is None:
-            return
+            return False
+        cursor = self.editor.textCursor()
+        before = self.editor.toPlainText()[: cursor.selectionStart()]
+        if before and not before[-1].isspace() and text and not text[0].isspace():
+            text = " " + text
         self.editor.insertPlainText(text)
         self.editor.setFocus()
+        return True
 
     def can_send(self) -> bool:
         length = len(self.editor.toPlainText())
@@ -167,3 +239,24 @@ class Composer(QFrame):
         enabled = self.can_send()
         self.send_button.setEnabled(enabled)
         self.review_button.setEnabled(enabled)
+        self._highlight_overflow(length)
+
+    def overflow_text(self) -> str:
+        """The characters past the platform's limit (what the highlight covers)."""
+        return self.editor.toPlainText()[self._limit :]
+
+    def _highlight_overflow(self, length: int) -> None:
+        selections = []
+        if length > self._limit:
+            selection = QTextEdit.ExtraSelection()
+            text = self.editor.toPlainText()
+            cursor = QTextCursor(self.editor.document())
+            cursor.setPosition(_utf16_length(text[: self._limit]))  # Qt positions count UTF-16 units
+            cursor.setPosition(_utf16_length(text), QTextCursor.MoveMode.KeepAnchor)
+            selection.cursor = cursor  # type: ignore[attr-defined]
+            char_format = QTextCharFormat()
+            char_format.setBackground(QColor("#FFE3E3"))
+            char_format.setForeground(theme.DANGER)
+            selection.format = char_format  # type: ignore[attr-defined]
+            selections.append(selection)
+        self.editor.setExtraSelections(selections)
