@@ -50,28 +50,29 @@ def _conditions(query: InboxQuery, now: datetime) -> list[Any]:
     return found
 
 
-def ordered_ids(engine: Engine, query: InboxQuery, *, now: datetime) -> list[int]:
-    """Every matching conversation id in the query's order (a text search: its best TEXT_RESULT_LIMIT)."""
+def ordered_ids(engine: Engine, query: InboxQuery, *, now: datetime, limit: int | None = None) -> list[int]:
+    """Matching conversation ids in the query's order: all of them, or the first `limit` (a window's first
+    screen); a text search gives its best TEXT_RESULT_LIMIT."""
     if query.has_text:
-        return _text_ids(engine, query, now)
+        return _text_ids(engine, query, now)[:limit]
     conditions = _conditions(query, now)
     c = conversations.c
     with engine.connect() as connection:
-        if query.order is Order.NEWEST:
-            return list(
-                connection.execute(
-                    select(c.id).where(*conditions).order_by(c.last_message_at.desc(), c.id.desc())
-                ).scalars()
-            )
-        if query.order is Order.PRIORITY:
-            return list(
-                connection.execute(
-                    select(c.id).where(*conditions).order_by(c.priority.desc(), c.last_message_at.desc(), c.id.desc())
-                ).scalars()
-            )
-        waiting = connection.execute(
-            select(c.id).where(c.status == OPEN, c.next_due_at.is_not(None), *conditions).order_by(c.next_due_at, c.id)
-        ).scalars()
+        if query.order is not Order.URGENT:
+            order = [c.last_message_at.desc(), c.id.desc()]
+            if query.order is Order.PRIORITY:
+                order.insert(0, c.priority.desc())
+            return list(connection.execute(select(c.id).where(*conditions).order_by(*order).limit(limit)).scalars())
+        waiting = list(
+            connection.execute(
+                select(c.id)
+                .where(c.status == OPEN, c.next_due_at.is_not(None), *conditions)
+                .order_by(c.next_due_at, c.id)
+                .limit(limit)
+            ).scalars()
+        )
+        if limit is not None and len(waiting) >= limit:
+            return waiting
         allowed = _only_statuses(query)
         if allowed is not None:
             # Without statistics SQLite prefers any index on `status = ?` and then sorts what it finds (measured
@@ -82,8 +83,9 @@ def ordered_ids(engine: Engine, query: InboxQuery, *, now: datetime) -> list[int
             select(c.id)
             .where(or_(c.status != OPEN, c.next_due_at.is_(None)), *conditions)
             .order_by(c.last_message_at.desc(), c.id.desc())
+            .limit(None if limit is None else limit - len(waiting))
         ).scalars()
-        return list(waiting) + list(rest)
+        return waiting + list(rest)
 
 
 _STATUSES = frozenset(s.value for s in ConversationStatus)

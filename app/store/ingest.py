@@ -81,7 +81,14 @@ def record_gap(connection: Connection, account_id: int, gap: Gap, *, now: dateti
     )
 
 
-def store_messages(connection: Connection, account_id: int, fetched: Iterable[FetchedMessage]) -> IngestResult:
+def store_messages(
+    connection: Connection, account_id: int, fetched: Iterable[FetchedMessage], *, score_tone: bool = True
+) -> IngestResult:
+    """Store new messages with their conversations' summaries, then run the rules over the customer messages.
+
+    `score_tone=False` (bulk imports) skips the sentiment estimate: ~70 µs per customer message, a third of
+    a bulk import's time at a million messages.
+    """
     result = IngestResult()
     unique: dict[str, FetchedMessage] = {}
     for message in fetched:
@@ -99,7 +106,11 @@ def store_messages(connection: Connection, account_id: int, fetched: Iterable[Fe
 
     # The tone of each customer message, computed once: stored with it, folded into its conversation's
     # summary (priority), and seen by the rules. Outbound messages are ours and are not scored.
-    scores = {m.platform_message_id: sentiment_score(m.text) for m in fresh if m.direction is Direction.INBOUND}
+    scores = {
+        m.platform_message_id: sentiment_score(m.text) if score_tone else None
+        for m in fresh
+        if m.direction is Direction.INBOUND
+    }
     contact_ids = _ensure_contacts(connection, account_id, fresh)
     conversation_of = _resolve_conversations(connection, account_id, fresh, contact_ids, scores)
     _insert_messages(connection, account_id, fresh, conversation_of, scores)

@@ -34,6 +34,8 @@ log = logging.getLogger("app.ui.inbox")
 DEFAULT_KEY = "view:all-open"
 COUNTS_DELAY_MS = 400
 TICK_MS = 60_000
+FIRST_SCREEN = 200
+STATISTICS_DELAY_MS = 5_000
 _NOT_CLOSED = (ConversationStatus.OPEN, ConversationStatus.PENDING, ConversationStatus.SNOOZED)
 
 
@@ -83,12 +85,18 @@ class InboxController(QObject):
         sidebar.choose(DEFAULT_KEY)
         filters.set_order(self.views[DEFAULT_KEY.split(":", 1)[1]].order)
         model.set_loader(self._read_ids)
-        model.refresh()  # the first list on the GUI thread: the window opens with its rows
+        # The first screen is read on the GUI thread, so the window opens with its rows; the whole list
+        # follows from a worker (at 200k conversations it takes ~120 ms, the first screen ~1 ms).
+        first = ordered_ids(ctx.engine, self.current_query(), now=now(), limit=FIRST_SCREEN)
+        model.set_ids(first)
+        if len(first) >= FIRST_SCREEN:
+            self.reload()
         sidebar.entry_chosen.connect(self._on_sidebar_entry_chosen)
         filters.changed.connect(self._on_filters_changed)
         self._tick.start()
         self.refresh_counts()
-        self._run(lambda: refresh_statistics(ctx.engine), "refreshing the inbox statistics", self._on_statistics)
+        # After start-up has painted: the check is cheap, an ANALYZE at 200k conversations is not (~0.2 s).
+        QTimer.singleShot(STATISTICS_DELAY_MS, self, self._refresh_statistics)
 
     # --- the query ----------------------------------------------------------------------------------------
     @property
@@ -249,6 +257,11 @@ class InboxController(QObject):
         if woken:
             self.reload()
         self.refresh_counts()
+
+    @Slot()
+    def _refresh_statistics(self) -> None:
+        engine = self.ctx.engine
+        self._run(lambda: refresh_statistics(engine), "refreshing the inbox statistics", self._on_statistics)
 
     @Slot(object)
     def _on_statistics(self, ran: object) -> None:

@@ -96,3 +96,11 @@ def test_words_search_within_a_view(store) -> None:
         connection.exec_driver_sql("UPDATE messages SET body_text = 'refund please' WHERE platform_message_id = 'b'")
     assert keys(ids, ordered_ids(engine, combine(parse_query("refund"), parse_query("is:open")), now=NOW)) == "b"
     assert keys(ids, ordered_ids(engine, combine(parse_query("refund"), parse_query("is:closed")), now=NOW)) == ""
+
+
+def test_a_first_screen_is_the_start_of_the_whole_list_in_every_order(store) -> None:
+    engine, _ids = store
+    for order in Order:
+        whole = ordered_ids(engine, combine(order=order), now=NOW)
+        for limit in (1, 2, 3, 4, 6, 10):  # inside the timed part, across into the rest, beyond the end
+            assert ordered_ids(engine, combine(order=order), now=NOW, limit=limit) == whole[:limit], (order, limit)
