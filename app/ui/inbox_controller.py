@@ -72,6 +72,7 @@ class InboxController(QObject):
         self._counts_again = False
         self._jobs: list[Job] = []
         self._entries: tuple[list[tuple[str, str]], list[str], list[str]] | None = None
+        self._pending_selection: tuple[list[int], int] | None = None
         self._counts_timer = QTimer(self)
         self._counts_timer.setSingleShot(True)
         self._counts_timer.setInterval(COUNTS_DELAY_MS)
@@ -102,6 +103,9 @@ class InboxController(QObject):
     @property
     def current_key(self) -> str:
         return self._key
+
+    def zone(self) -> tzinfo | None:
+        return self._zone()
 
     def me(self) -> str:
         return self.ctx.preferences.agent_name.strip()
@@ -202,6 +206,7 @@ class InboxController(QObject):
         generation, ids = result
         if generation == self._generation:
             self.view.refresh_keeping_place(lambda: self.model.set_ids(ids))
+            self._select_pending()
         if self._list_again:
             self._list_again = False
             self.reload()
@@ -215,6 +220,22 @@ class InboxController(QObject):
         if self._list_again:
             self._list_again = False
             self.reload()
+
+    def select_when_listed(self, ids: list[int], current: int) -> None:
+        """Select these conversations now, or as soon as a reload lists them (an undone close brings a
+        conversation back into "All open" only after the list is read again)."""
+        if self.model.row_of(current) is not None:
+            self.view.select_ids(ids, current)
+            self.view.scrollTo(self.view.currentIndex())
+            self._pending_selection = None
+        else:
+            self._pending_selection = (ids, current)
+
+    def _select_pending(self) -> None:
+        pending, self._pending_selection = self._pending_selection, None
+        if pending is not None and self.model.row_of(pending[1]) is not None:
+            self.view.select_ids(*pending)
+            self.view.scrollTo(self.view.currentIndex())
 
     def refresh_counts(self) -> None:
         """Recount every sidebar entry soon (several requests close together make one count)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from app.ui.widgets.composer import Composer
@@ -49,11 +49,14 @@ class KeyboardNavigation(QObject):
         )
         self.action_toggle = add_action("Select or unselect this one", ["X"], view.toggle_current)
         self.action_select_all = add_action("Select all in the list", ["Ctrl+A"], self.select_all)
-        self.action_open = add_action("&Open (read the conversation)", ["Return", "Enter"], self.open_current)
-        # Enter only means "open" over the list: everywhere else it belongs to the focused widget.
+        # Enter only means "open" over the list: everywhere else (a dialog's field, the composer) it belongs to
+        # the focused widget, so this action lives on the list alone, not on the window.
+        self.action_open = QAction("&Open (read the conversation)", view)
+        self.action_open.setShortcuts([QKeySequence("Return"), QKeySequence("Enter")])
         self.action_open.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.action_open.setShortcutVisibleInContextMenu(True)
+        self.action_open.triggered.connect(self.open_current)
         view.addAction(self.action_open)
-        view.activated.connect(lambda _index: self.open_current())
         self.action_reply = add_action("&Reply", ["R", "Ctrl+R"], self.focus_composer)
         self.action_note = add_action("Add internal &note", ["N"], self.add_note)
         self.action_search = add_action("&Search", ["/", "Ctrl+F"], filters.focus_search)

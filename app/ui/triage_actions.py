@@ -125,7 +125,7 @@ class TriageActions(QObject):
         if not ids:
             return self._nothing_selected()
         now = self.ctx.clock.now()
-        zone = self.controller._zone()
+        zone = self.controller.zone()
         presets = snooze_presets(now, zone)
         choices = [Choice(label, label) for label, _moment in presets]
         chosen_times = dict(presets)
@@ -209,8 +209,8 @@ class TriageActions(QObject):
         self.action_undo.setEnabled(bool(self.undo_stack))
         self._after(list(change.conversation_ids))
         if change.conversation_ids:
-            self.view.select_ids(change.conversation_ids, change.conversation_ids[0])
-            self.view.scrollTo(self.view.currentIndex())
+            ids = list(change.conversation_ids)
+            self.controller.select_when_listed(ids, ids[0])
         self.message.emit(f"Undone: {change.description}.")
 
     # --- plumbing -----------------------------------------------------------------------------------------

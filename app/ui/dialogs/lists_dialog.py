@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -137,7 +138,7 @@ class ListsDialog(QDialog):
             del members[row]
             self._try(lambda: triage.save_assignees(self.ctx.engine, members))
 
-    def keyPressEvent(self, event: object) -> None:  # Enter in a field adds; it must not close the dialog
-        if getattr(event, "key", lambda: None)() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            return
-        super().keyPressEvent(event)  # type: ignore[arg-type]
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            return  # Enter in a field adds what was typed; it must not close the dialog
+        super().keyPressEvent(event)
