@@ -20,6 +20,7 @@ from app.store.database import open_store
 from app.store.ingest import store_page
 from app.store.schema import to_millis
 from app.store.search import fts_expression, search_messages
+from benchmarks import inbox_benchmarks
 from benchmarks.generate import ACCOUNTS, generate
 from benchmarks.report import Row, median, ms, p95
 
@@ -45,6 +46,7 @@ def run_all(total: int, workdir: Path, *, log: Log) -> list[Row]:
     rows.append(_resync(engine, per_account, log))
     rows += _inbox_pages(engine, database, log)
     rows.append(_search(engine, database, log))
+    rows += inbox_benchmarks.run_all(engine, database, NOW, log)
     rows.append(_reader_during_sync(engine, total, log))
     engine.dispose()
     return rows

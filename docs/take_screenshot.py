@@ -30,6 +30,27 @@ def wait_until(condition, timeout: float) -> bool:  # noqa: ANN001
     return False
 
 
+def show_the_angry_thread(window) -> None:  # noqa: ANN001
+    """The Complaints view with the public pile-on open (tagged by a rule, marked by its tone) and a colleague's
+    internal note on it."""
+    from app.domain.search_syntax import parse_query
+    from app.store.notes import add_note
+    from app.store.search import search_conversation_ids
+
+    ctx = window.ctx
+    found = search_conversation_ids(ctx.engine, parse_query('"without warning"'), now=ctx.clock.now())
+    if not found:
+        window.inbox_view.selectRow(2)
+        return
+    add_note(ctx.engine, found[0], "Order was cancelled by the fraud check. Refund approved — Ana (Finance) "
+             "confirms it reaches the card within 3 days. Reply publicly, then take it to DM.",
+             author="Ana", now=ctx.clock.now())
+    window.sidebar.choose("view:complaints")
+    wait_until(lambda: window.inbox_view.select_conversation(found[0]), 10)
+    view = window.inbox_view
+    view.scrollTo(view.currentIndex(), view.ScrollHint.PositionAtCenter)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("output", type=Path)
@@ -48,7 +69,7 @@ def main() -> int:
             print("the demo inbox did not fill in time", file=sys.stderr)
             return 1
         wait_until(lambda: not window.sync_controller.is_syncing(), 30)
-        window.inbox_view.selectRow(2)
+        show_the_angry_thread(window)
         wait_until(lambda: False, 1.0)
         window.grab().save(str(args.output))
         window.close()

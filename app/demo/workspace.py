@@ -11,6 +11,7 @@ import requests
 
 from app.context import AppContext
 from app.demo.resources import starter_playbook
+from app.demo.rules import install_demo_rules
 from app.demo.scenario import plan_demo
 from app.demo.seeding import TIMEOUT, SeededServer, TrafficGenerator, seed
 from app.demo.server import DemoServer, DemoUnavailable, free_port
@@ -108,6 +109,7 @@ def _ensure_account(ctx: AppContext, url: str, token: str, existing: AccountRef 
     from app.sync import account_service
 
     if existing is None:
+        install_demo_rules(ctx.engine)  # before the first sync, so the rules see every demo message
         account = account_service.add_mastodon_account(ctx, url, token, name=DEMO_ACCOUNT)
     else:
         account = existing

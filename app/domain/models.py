@@ -86,6 +86,7 @@ class FetchedMessage:
     participants: tuple[str, ...] = ()
     attachments: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    language: str = ""  # the platform's language tag ("en", "pt-BR"), "" when it gives none
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,18 @@ class StoredMessage:
     html: str
     visibility: Visibility
     attachments: tuple[str, ...] = ()
+    sentiment: int | None = None
+
+
+@dataclass(frozen=True)
+class InternalNote:
+    """A team member's note on a conversation: stored locally, never sent to the platform."""
+
+    id: int
+    conversation_id: int
+    author: str
+    body: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -196,3 +209,6 @@ class ConversationSummary:
     waiting_since: datetime | None
     next_due_at: datetime | None
     message_count: int
+    sentiment: int | None = None
+    priority_locked: bool = False
+    snoozed_until: datetime | None = None

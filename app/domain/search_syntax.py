@@ -7,9 +7,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from app.domain.models import ConversationStatus, Platform
+from app.domain.triage import Priority
 
-OPERATORS = ("from", "platform", "account", "tag", "is", "status", "sla", "assignee", "before", "after", "kind")
-IS_VALUES = ("unread", "read", "open", "pending", "snoozed", "closed", "mine")
+OPERATORS = (
+    "from",
+    "platform",
+    "account",
+    "tag",
+    "is",
+    "status",
+    "sla",
+    "assignee",
+    "before",
+    "after",
+    "kind",
+    "priority",
+    "closed",
+)
+IS_VALUES = ("unread", "read", "open", "pending", "snoozed", "closed", "mine", "negative")
+RELATIVE_DAYS = ("today", "yesterday")
 SLA_VALUES = ("breached", "warning", "ok")
 _TOKEN = re.compile(r'\s*(?:(?P<op>[A-Za-z]+):(?P<value>"[^"]*"?|\S*)|(?P<phrase>"[^"]*"?)|(?P<word>\S+))')
 
@@ -43,6 +59,10 @@ class SearchQuery:
     kinds: tuple[str, ...] = ()
     before: datetime | None = None
     after: datetime | None = None
+    priorities: tuple[Priority, ...] = ()
+    closed_on: str | None = None  # "today", "yesterday" or an ISO date, read in the display time zone
+    # Names exactly as stored (the sidebar's team entries); typed `assignee:` values match in any case.
+    exact_assignees: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -96,6 +116,8 @@ def parse_query(text: str) -> SearchQuery:
         kinds=tuple(str(v) for v in values["kind"]),
         before=before,  # type: ignore[arg-type]
         after=after,  # type: ignore[arg-type]
+        priorities=tuple(values["priority"]),  # type: ignore[arg-type]
+        closed_on=str(values["closed"][-1]) if values["closed"] else None,
     )
 
 
@@ -132,6 +154,20 @@ def _operator_value(name: str, value: str, position: int) -> object:
         raise SearchSyntaxError(f"Unknown 'is:{value}'. Try: {', '.join('is:' + v for v in IS_VALUES)}", position)
     if name == "sla" and lowered not in SLA_VALUES:
         raise SearchSyntaxError(f"Unknown 'sla:{value}'. Try: sla:breached, sla:warning, sla:ok", position)
+    if name == "priority":
+        try:
+            return Priority.parse(value)
+        except ValueError as exc:
+            raise SearchSyntaxError(str(exc), position) from None
+    if name == "closed":
+        if lowered in RELATIVE_DAYS:
+            return lowered
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise SearchSyntaxError(
+                f"'closed:' takes today, yesterday or a date like 2026-03-31, not '{value}'", position
+            ) from None
     if name in ("before", "after"):
         try:
             day = date.fromisoformat(value)
@@ -154,4 +190,6 @@ def _example(name: str) -> str:
         "assignee": "assignee:Sam",
         "account": "account:brand",
         "kind": "kind:dm",
+        "priority": "priority:high",
+        "closed": "closed:today",
     }[name]

@@ -143,6 +143,7 @@ def parse_status(status: Any, *, own_id: str) -> FetchedMessage:
         participants=participants,
         attachments=_attachments(status.get("media_attachments"), item_id=status_id),
         raw=status,
+        language=_language(status.get("language")),
     )
 
 
@@ -228,6 +229,11 @@ def parse_sent(status: Any) -> SentMessage:
         created_at=parse_timestamp(status.get("created_at"), item_id=status["id"]),
         raw=status,
     )
+
+
+def _language(value: Any) -> str:
+    """The status's ISO 639 language tag; Mastodon sends null when the author's client did not say."""
+    return value.strip()[:16] if isinstance(value, str) else ""
 
 
 def _require_list(body: Any, *, what: str) -> list[Any]:

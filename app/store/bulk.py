@@ -29,17 +29,20 @@ def bulk_ingest(
     cursor: str | None = None,
     batch: int = 50_000,
     rebuild_text_index: bool = True,
+    score_tone: bool = False,
 ) -> BulkResult:
     """Store many messages atomically; on SQLite the text index is rebuilt once instead of row by row.
 
-    Readers keep seeing the previous state (WAL) until the single commit at the end.
+    Readers keep seeing the previous state (WAL) until the single commit at the end. Rules run as on any
+    ingest; the tone of each message is only estimated when asked (`score_tone`), as it would take most of
+    the import's time — imported history then counts as neutral.
     """
     result = BulkResult()
     with engine.begin() as connection:
         sqlite = connection.dialect.name == "sqlite"
         triggers = _drop_fts_triggers(connection) if sqlite else []
         for part in _batches(fetched, batch):
-            stored: IngestResult = store_messages(connection, account_id, part)
+            stored: IngestResult = store_messages(connection, account_id, part, score_tone=score_tone)
             result.stored += stored.stored
             result.duplicates += stored.duplicates
         if stream is not None and cursor is not None:

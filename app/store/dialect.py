@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Boolean, ColumnElement, Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
 
 
 def upsert(connection: Connection, table: Table) -> Any:
@@ -26,3 +27,32 @@ def positional_sql(statement: Any, columns: tuple[str, ...]) -> str:
     if tuple(compiled.positiontup or ()) != columns:
         raise ValueError(f"columns must be given in table order: {compiled.positiontup}")
     return str(compiled)
+
+
+class _Selective(ColumnElement[bool]):
+    """A condition the planner should treat as rare (SQLite's likelihood(); other databases see it plain)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition as it is, not "… = 1"
+
+    def __init__(self, condition: ColumnElement[bool], probability: float) -> None:
+        self.condition = condition
+        self.probability = probability
+
+
+@compiles(_Selective)
+def _compile_selective(element: _Selective, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.condition, **kw))
+
+
+@compiles(_Selective, "sqlite")
+def _compile_selective_sqlite(element: _Selective, compiler: Any, **kw: Any) -> str:
+    return f"likelihood({compiler.process(element.condition, **kw)}, {element.probability!r})"
+
+
+def selective(condition: ColumnElement[bool], probability: float = 0.001) -> ColumnElement[bool]:
+    """Mark `condition` as matching few rows. SQLite's statistics keep only averages, so with most
+    conversations unassigned it takes `assignee = ?` to match nearly everything and scans 200k rows
+    instead of reading the assignee index (measured: 280 ms against 1 ms)."""
+    return _Selective(condition, probability)

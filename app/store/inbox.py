@@ -80,6 +80,9 @@ _SUMMARY = (
         conversations.c.waiting_since,
         conversations.c.next_due_at,
         conversations.c.message_count,
+        conversations.c.sentiment,
+        conversations.c.priority_locked,
+        conversations.c.snoozed_until,
         accounts.c.name.label("account_name"),
         accounts.c.platform,
         contacts.c.handle.label("contact_handle"),
@@ -115,6 +118,9 @@ def _summary(row: Any) -> ConversationSummary:
         waiting_since,
         next_due_at,
         message_count,
+        sentiment,
+        priority_locked,
+        snoozed_until,
         account_name,
         platform,
         contact_handle,
@@ -139,6 +145,9 @@ def _summary(row: Any) -> ConversationSummary:
         waiting_since=waiting_since,
         next_due_at=next_due_at,
         message_count=message_count,
+        sentiment=sentiment,
+        priority_locked=bool(priority_locked),
+        snoozed_until=snoozed_until,
     )
 
 
@@ -164,6 +173,7 @@ def thread(engine: Engine, conversation_id: int) -> list[StoredMessage]:
             html=row.body_html,
             visibility=Visibility(row.visibility),
             attachments=tuple(row.attachments or ()),
+            sentiment=row.sentiment,
         )
         for row in rows
     ]

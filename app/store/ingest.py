@@ -24,7 +24,11 @@ from app.domain.models import (
     Page,
 )
 from app.domain.policy import default_due_at
+from app.domain.sentiment import is_likely_complaint
+from app.domain.sentiment import score as sentiment_score
+from app.domain.triage import Priority
 from app.store.dialect import chunks, positional_sql, upsert
+from app.store.rules import apply_rules
 from app.store.schema import contacts, conversations, messages, sync_cursors, sync_gaps, to_millis
 
 log = logging.getLogger("app.store.ingest")
@@ -83,7 +87,14 @@ def record_gap(connection: Connection, account_id: int, gap: Gap, *, now: dateti
     )
 
 
-def store_messages(connection: Connection, account_id: int, fetched: Iterable[FetchedMessage]) -> IngestResult:
+def store_messages(
+    connection: Connection, account_id: int, fetched: Iterable[FetchedMessage], *, score_tone: bool = True
+) -> IngestResult:
+    """Store new messages with their conversations' summaries, then run the rules over the customer messages.
+
+    `score_tone=False` (bulk imports) skips the sentiment estimate: ~70 µs per customer message, a third of
+    a bulk import's time at a million messages.
+    """
     result = IngestResult()
     unique: dict[str, FetchedMessage] = {}
     for message in fetched:
@@ -100,9 +111,17 @@ def store_messages(connection: Connection, account_id: int, fetched: Iterable[Fe
         return result
     fresh = [_bounded(message) for message in fresh]
 
+    # The tone of each customer message, computed once: stored with it, folded into its conversation's
+    # summary (priority), and seen by the rules. Outbound messages are ours and are not scored.
+    scores = {
+        m.platform_message_id: sentiment_score(m.text) if score_tone else None
+        for m in fresh
+        if m.direction is Direction.INBOUND
+    }
     contact_ids = _ensure_contacts(connection, account_id, fresh)
-    conversation_of = _resolve_conversations(connection, account_id, fresh, contact_ids)
-    _insert_messages(connection, account_id, fresh, conversation_of)
+    conversation_of = _resolve_conversations(connection, account_id, fresh, contact_ids, scores)
+    _insert_messages(connection, account_id, fresh, conversation_of, scores)
+    apply_rules(connection, account_id, fresh, conversation_of, scores)
     result.stored = len(fresh)
     result.conversation_ids = set(conversation_of.values())
     return result
@@ -124,6 +143,8 @@ _MESSAGE_COLUMNS = (
     "body_html",
     "attachments",
     "raw",
+    "sentiment",
+    "language",
 )
 
 
@@ -136,7 +157,11 @@ def _sqlite_message_insert() -> str:
 
 
 def _insert_messages(
-    connection: Connection, account_id: int, fresh: list[FetchedMessage], conversation_of: dict[str, int]
+    connection: Connection,
+    account_id: int,
+    fresh: list[FetchedMessage],
+    conversation_of: dict[str, int],
+    scores: dict[str, int | None],
 ) -> None:
     if connection.dialect.name == "sqlite":
         # The hottest write: plain tuples straight to the driver, values already in their stored form.
@@ -160,6 +185,8 @@ def _insert_messages(
                     m.html,
                     dumps(list(m.attachments)) if m.attachments else "[]",
                     _raw_json(m.raw),
+                    scores.get(m.platform_message_id),
+                    m.language,
                 )
                 for m in fresh
             ],
@@ -185,6 +212,8 @@ def _insert_messages(
                     m.html,
                     list(m.attachments),
                     json.loads(_raw_json(m.raw)),
+                    scores.get(m.platform_message_id),
+                    m.language,
                 ),
                 strict=True,
             )
@@ -268,7 +297,11 @@ def _ensure_contacts(connection: Connection, account_id: int, fresh: list[Fetche
 
 
 def _resolve_conversations(
-    connection: Connection, account_id: int, fresh: list[FetchedMessage], contact_ids: dict[str, int]
+    connection: Connection,
+    account_id: int,
+    fresh: list[FetchedMessage],
+    contact_ids: dict[str, int],
+    scores: dict[str, int | None],
 ) -> dict[str, int]:
     """Thread each message: into its parent's conversation when the parent is known, else by its key.
 
@@ -300,14 +333,18 @@ def _resolve_conversations(
         grouped.setdefault(slot_of[message.platform_message_id], []).append(message)
 
     new_ids = _insert_conversations(
-        connection, account_id, {k: v for k, v in grouped.items() if isinstance(k, str)}, contact_ids
+        connection, account_id, {k: v for k, v in grouped.items() if isinstance(k, str)}, contact_ids, scores
     )
-    _update_conversations(connection, {k: v for k, v in grouped.items() if isinstance(k, int)})
+    _update_conversations(connection, {k: v for k, v in grouped.items() if isinstance(k, int)}, scores)
     return {pid: slot if isinstance(slot, int) else new_ids[slot] for pid, slot in slot_of.items()}
 
 
 def _insert_conversations(
-    connection: Connection, account_id: int, opened: dict[str, list[FetchedMessage]], contact_ids: dict[str, int]
+    connection: Connection,
+    account_id: int,
+    opened: dict[str, list[FetchedMessage]],
+    contact_ids: dict[str, int],
+    scores: dict[str, int | None],
 ) -> dict[str, int]:
     if not opened:
         return {}
@@ -326,7 +363,7 @@ def _insert_conversations(
                 "kind": first.kind.value,
                 "visibility": first.visibility.value,
                 "opened_at": first.created_at,
-                **_summary_after(blank, batch),
+                **_summary_after(blank, batch, scores),
             }
         )
     if connection.dialect.name == "sqlite":
@@ -346,7 +383,7 @@ def _insert_conversations(
 def _insert_conversation_rows_sqlite(connection: Connection, rows: list[dict[str, Any]]) -> None:
     columns = tuple(column.name for column in conversations.columns if column.name in rows[0])
     sql = _sqlite_conversation_insert(columns)
-    millis = {"opened_at", "last_message_at", "last_inbound_at", "waiting_since", "next_due_at"}
+    millis = {"opened_at", "last_message_at", "last_inbound_at", "waiting_since", "next_due_at", "snoozed_until"}
     connection.exec_driver_sql(
         sql,
         [tuple(to_millis(row[c]) if c in millis and row[c] is not None else row[c] for c in columns) for row in rows],
@@ -383,9 +420,15 @@ class _Blank:
     last_inbound_at: datetime | None = None
     snippet: str = ""
     status: str = ConversationStatus.OPEN.value
+    snoozed_until: datetime | None = None
+    sentiment: int | None = None
+    priority: int = int(Priority.NORMAL)
+    priority_locked: int = 0
 
 
-def _update_conversations(connection: Connection, grouped: dict[int, list[FetchedMessage]]) -> None:
+def _update_conversations(
+    connection: Connection, grouped: dict[int, list[FetchedMessage]], scores: dict[str, int | None]
+) -> None:
     if not grouped:
         return
     current = {}
@@ -394,7 +437,7 @@ def _update_conversations(connection: Connection, grouped: dict[int, list[Fetche
             current[row.id] = row
     rows = []
     for conversation_id, new_messages in grouped.items():
-        values = _summary_after(current[conversation_id], new_messages)
+        values = _summary_after(current[conversation_id], new_messages, scores)
         values.setdefault("status", current[conversation_id].status)
         rows.append({"target_id": conversation_id, **values})
     columns = [name for name in rows[0] if name != "target_id"]
@@ -406,7 +449,7 @@ def _update_conversations(connection: Connection, grouped: dict[int, list[Fetche
     )
 
 
-def _summary_after(row: Any, new_messages: list[FetchedMessage]) -> dict[str, Any]:
+def _summary_after(row: Any, new_messages: list[FetchedMessage], scores: dict[str, int | None]) -> dict[str, Any]:
     """The conversation's inbox summary once `new_messages` (oldest first) are added to it."""
     last_at = row.last_message_at if row.message_count else None
     snippet_source = None
@@ -414,12 +457,16 @@ def _summary_after(row: Any, new_messages: list[FetchedMessage]) -> dict[str, An
     last_inbound = row.last_inbound_at
     last_outbound = None
     inbound_times = []
+    new_tone: int | None = None
     for message in new_messages:  # one pass: this runs for every conversation of every page
         created = message.created_at
         if last_at is None or created >= last_at:
             last_at, snippet_source, latest_direction = created, message.text, message.direction
         if message.direction is Direction.INBOUND:
             inbound_times.append(created)
+            tone = scores.get(message.platform_message_id)
+            if tone is not None and (new_tone is None or tone < new_tone):
+                new_tone = tone
             if last_inbound is None or created > last_inbound:
                 last_inbound = created
         elif last_outbound is None or created > last_outbound:
@@ -431,9 +478,16 @@ def _summary_after(row: Any, new_messages: list[FetchedMessage]) -> dict[str, An
         unanswered = [t for t in inbound_times if last_outbound is None or t > last_outbound]
         if unanswered:
             waiting_since = min(unanswered)
-    status = row.status
-    if inbound_times and latest_direction is Direction.INBOUND and status == ConversationStatus.CLOSED.value:
-        status = ConversationStatus.OPEN.value  # a new message reopens a closed conversation
+    status, snoozed_until = row.status, row.snoozed_until
+    if inbound_times and latest_direction is Direction.INBOUND and status in _WOKEN_BY_CUSTOMER:
+        # The customer wrote again: a closed, pending (waiting on them) or snoozed conversation needs us.
+        status, snoozed_until = ConversationStatus.OPEN.value, None
+    sentiment = row.sentiment
+    if new_tone is not None and (sentiment is None or new_tone < sentiment):
+        sentiment = new_tone
+    priority = row.priority
+    if is_likely_complaint(new_tone) and not row.priority_locked and priority < Priority.HIGH:
+        priority = int(Priority.HIGH)  # a likely complaint is worked first unless a person decided otherwise
     return {
         "last_message_at": last_at,
         "snippet": row.snippet
@@ -445,4 +499,12 @@ def _summary_after(row: Any, new_messages: list[FetchedMessage]) -> dict[str, An
         "waiting_since": waiting_since,
         "next_due_at": default_due_at(waiting_since, MessageKind(row.kind)),
         "status": status,
+        "snoozed_until": snoozed_until,
+        "sentiment": sentiment,
+        "priority": priority,
     }
+
+
+_WOKEN_BY_CUSTOMER = frozenset(
+    {ConversationStatus.CLOSED.value, ConversationStatus.PENDING.value, ConversationStatus.SNOOZED.value}
+)

@@ -120,10 +120,19 @@ conversations = Table(
     # The first inbound message not yet answered; the response timer runs from here.
     Column("waiting_since", UtcMillis),
     Column("next_due_at", UtcMillis),
+    Column("closed_at", UtcMillis),
+    # The most negative tone of the customer's messages (hundredths, see app.domain.sentiment).
+    Column("sentiment", Integer),
+    # Set when a person chose the priority: sentiment and rules no longer change it.
+    Column("priority_locked", Integer, nullable=False, server_default="0"),
     UniqueConstraint("account_id", "conversation_key"),
-    # Ordered like the inbox query (newest activity first) so a page is an index range scan.
-    Index("ix_conversations_inbox", "last_message_at", "id"),
+    # Ordered like the inbox query (newest activity first) so a page is an index range scan; status and
+    # due time ride along so "everything not waiting on a timer, newest first" needs no table lookups.
+    Index("ix_conversations_inbox", "last_message_at", "id", "status", "next_due_at"),
+    # (status, due, rowid): each status's timers in due order, read straight off the index.
     Index("ix_conversations_due", "status", "next_due_at"),
+    Index("ix_conversations_closed", "closed_at"),
+    Index("ix_conversations_assignee", "assignee", "status"),
 )
 
 messages = Table(
@@ -145,6 +154,8 @@ messages = Table(
     Column("body_html", Text, nullable=False, server_default=""),
     Column("attachments", JSON, nullable=False, default=list),
     Column("raw", JSON, nullable=False, default=dict),
+    Column("sentiment", Integer),  # inbound messages only, hundredths (see app.domain.sentiment)
+    Column("language", String(16), nullable=False, server_default=""),
     UniqueConstraint("account_id", "platform_message_id"),
     Index("ix_messages_conversation", "conversation_id", "created_at"),
 )
@@ -259,6 +270,19 @@ notes = Table(
     Column("body", Text, nullable=False),
     Column("created_at", UtcMillis, nullable=False),
     Index("ix_notes_conversation", "conversation_id", "created_at"),
+)
+
+
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("position", Integer, nullable=False, server_default="0"),
+    Column("enabled", Integer, nullable=False, server_default="1"),
+    Column("mode", String(16), nullable=False, server_default="all"),
+    Column("conditions", JSON, nullable=False, default=dict),
+    Column("actions", JSON, nullable=False, default=dict),
 )
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, and_, exists, func, literal_column, or_, select, text, type_coerce
+from sqlalchemy import BigInteger, Engine, and_, false, func, literal_column, or_, select, text, type_coerce
 
 from app.domain.models import ConversationStatus
 from app.domain.search_syntax import SearchQuery, Term
+from app.domain.sentiment import LIKELY_COMPLAINT
+from app.store.dialect import selective
 from app.store.schema import accounts, conversation_tags, conversations, messages, tags, to_millis
 
 SEARCH_LIMIT = 200
@@ -35,9 +38,17 @@ def fts_expression(terms: tuple[Term, ...]) -> str:
 
 
 def search_messages(
-    engine: Engine, query: SearchQuery, *, now: datetime, me: str = "", limit: int = SEARCH_LIMIT
+    engine: Engine,
+    query: SearchQuery,
+    *,
+    now: datetime,
+    me: str = "",
+    limit: int = SEARCH_LIMIT,
+    zone: tzinfo | None = None,
+    extra: Sequence[Any] = (),
 ) -> list[SearchHit]:
-    """Messages matching the words (newest first) in conversations matching the operators."""
+    """Messages matching the words (newest first) in conversations matching the operators (and `extra`,
+    more SQL conditions on conversations, such as a saved view's)."""
     with engine.connect() as connection:
         if connection.dialect.name == "sqlite" and query.terms:
             snippet: Any = literal_column("snippet(messages_fts, 0, '[', ']', '…', 12)")
@@ -65,7 +76,7 @@ def search_messages(
             for term in query.terms:
                 statement = statement.where(messages.c.body_text.ilike(f"%{_escape_like(term.text)}%", escape="\\"))
         statement = _message_filters(statement, query)
-        conditions = conversation_conditions(query, now=now, me=me)
+        conditions = [*conversation_conditions(query, now=now, me=me, zone=zone), *extra]
         if conditions:
             statement = statement.join(conversations, conversations.c.id == messages.c.conversation_id).where(
                 *conditions
@@ -75,17 +86,24 @@ def search_messages(
 
 
 def search_conversation_ids(
-    engine: Engine, query: SearchQuery, *, now: datetime, me: str = "", limit: int = SEARCH_LIMIT
+    engine: Engine,
+    query: SearchQuery,
+    *,
+    now: datetime,
+    me: str = "",
+    limit: int = SEARCH_LIMIT,
+    zone: tzinfo | None = None,
+    extra: Sequence[Any] = (),
 ) -> list[int]:
     """Conversations for the inbox: by their newest matching message when there are words, else by activity."""
     if query.terms or query.authors:
         seen: dict[int, None] = {}
-        for hit in search_messages(engine, query, now=now, me=me, limit=limit * 5):
+        for hit in search_messages(engine, query, now=now, me=me, limit=limit * 5, zone=zone, extra=extra):
             seen.setdefault(hit.conversation_id, None)
         return list(seen)[:limit]
     statement = (
         select(conversations.c.id)
-        .where(*conversation_conditions(query, now=now, me=me))
+        .where(*conversation_conditions(query, now=now, me=me, zone=zone), *extra)
         .order_by(conversations.c.last_message_at.desc(), conversations.c.id.desc())
         .limit(limit)
     )
@@ -109,8 +127,14 @@ def _message_filters(statement: Any, query: SearchQuery) -> Any:
     return statement
 
 
-def conversation_conditions(query: SearchQuery, *, now: datetime, me: str = "") -> list[Any]:
-    """SQL conditions on `conversations` for every operator that describes a conversation."""
+def conversation_conditions(
+    query: SearchQuery, *, now: datetime, me: str = "", zone: tzinfo | None = None
+) -> list[Any]:
+    """SQL conditions on `conversations` for every operator that describes a conversation.
+
+    Several values of one operator (status:, platform:, sla:, priority:, kind:) match any of them; different
+    operators must all hold. `zone` is the display time zone that "closed:today" is read in.
+    """
     c = conversations.c
     conditions: list[Any] = []
     if query.platforms or query.accounts:
@@ -121,28 +145,41 @@ def conversation_conditions(query: SearchQuery, *, now: datetime, me: str = "") 
             account_filter = account_filter.where(func.lower(accounts.c.name).in_([a.lower() for a in query.accounts]))
         conditions.append(c.account_id.in_(account_filter))
     for tag in query.tags:
-        conditions.append(
-            exists().where(
-                conversation_tags.c.conversation_id == c.id,
-                conversation_tags.c.tag_id == tags.c.id,
-                func.lower(tags.c.name) == tag,
-            )
+        # Driven from the tag's index (tag_id, conversation_id): a tag on 2,000 of 200,000 conversations costs
+        # a few milliseconds, where a per-conversation EXISTS probe walks all 200,000 (measured 50 ms).
+        tagged = select(conversation_tags.c.conversation_id).where(
+            conversation_tags.c.tag_id.in_(select(tags.c.id).where(func.lower(tags.c.name) == tag))
         )
+        conditions.append(c.id.in_(tagged))
     if query.statuses:
         conditions.append(c.status.in_([s.value for s in query.statuses]))
     for flag in query.flags:
         conditions.append(_flag_condition(flag, me))
     now_ms = to_millis(now)
-    for state in query.sla:
+    sla_states = []
+    for state in dict.fromkeys(query.sla):
         if state == "breached":
-            conditions.append(and_(c.status.in_(ACTIVE), c.next_due_at <= now))
+            sla_states.append(and_(c.status.in_(ACTIVE), c.next_due_at <= now))
         elif state == "warning":  # past 75% of the time allowed, not yet due
             waiting, due = type_coerce(c.waiting_since, BigInteger), type_coerce(c.next_due_at, BigInteger)
-            conditions.append(and_(c.status.in_(ACTIVE), due > now_ms, waiting * 4 + (due - waiting) * 3 <= now_ms * 4))
+            sla_states.append(and_(c.status.in_(ACTIVE), due > now_ms, waiting * 4 + (due - waiting) * 3 <= now_ms * 4))
         else:
-            conditions.append(or_(c.next_due_at.is_(None), c.next_due_at > now))
+            sla_states.append(or_(c.next_due_at.is_(None), c.next_due_at > now))
+    if sla_states:
+        conditions.append(or_(*sla_states))
+    if query.priorities:
+        conditions.append(c.priority.in_([int(p) for p in query.priorities]))
+    if query.closed_on is not None:
+        start, end = _local_day(query.closed_on, now, zone)
+        conditions.append(and_(c.status == ConversationStatus.CLOSED.value, c.closed_at >= start, c.closed_at < end))
     if query.assignees:
-        conditions.append(func.lower(c.assignee).in_([a.lower() for a in query.assignees]))
+        # Exact names first (what the pickers write, and the index can find), any case as well.
+        names = list(dict.fromkeys(query.assignees))
+        conditions.append(
+            selective(or_(c.assignee.in_(names), func.lower(c.assignee).in_([a.lower() for a in names])))
+        )
+    if query.exact_assignees:
+        conditions.append(selective(c.assignee.in_(list(query.exact_assignees))))
     if query.kinds:
         conditions.append(c.kind.in_(list(query.kinds)))
     if not (query.terms or query.authors):
@@ -153,14 +190,31 @@ def conversation_conditions(query: SearchQuery, *, now: datetime, me: str = "") 
     return conditions
 
 
+def _local_day(day: str, now: datetime, zone: tzinfo | None) -> tuple[datetime, datetime]:
+    """The UTC bounds of a calendar day ("today", "yesterday" or an ISO date) in the display zone."""
+    local_now = now.astimezone(zone) if zone is not None else now.astimezone()
+    if day == "today":
+        wanted = local_now.date()
+    elif day == "yesterday":
+        wanted = local_now.date() - timedelta(days=1)
+    else:
+        wanted = date.fromisoformat(day)
+    # A named zone knows its own offset on that day (daylight saving); the system zone gives today's.
+    start = datetime.combine(wanted, time(0), zone if zone is not None else local_now.tzinfo)
+    end = datetime.combine(wanted + timedelta(days=1), time(0), start.tzinfo)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
 def _flag_condition(flag: str, me: str) -> Any:
     c = conversations.c
     if flag == "unread":
         return c.unread_count > 0
     if flag == "read":
         return c.unread_count == 0
-    if flag == "mine":
-        return func.lower(c.assignee) == me.lower()
+    if flag == "mine":  # exact: "assign to me" writes exactly this name, and equality can use the index
+        return selective(c.assignee == me.strip()) if me.strip() else false()
+    if flag == "negative":
+        return c.sentiment <= LIKELY_COMPLAINT
     return c.status == flag  # open / pending / snoozed / closed
 
 

@@ -1,9 +1,12 @@
-"""The main window: inbox, thread with composer and playbook in one splitter, menus, status bar, window state.
+"""The main window: inbox (views sidebar, filters, list), thread with notes and composer, and playbook in one
+splitter; menus, status bar, window state. It wires the parts together; the parts do the work:
+app.ui.inbox_controller (what the list shows), app.ui.triage_actions (triage and undo), app.ui.keyboard
+(moving about), app.ui.reply_queue (replies).
 
-What runs where: the GUI thread does only fast indexed reads (the inbox id list, blocks of row
-summaries, one conversation's messages, the playbook titles) and single-statement triage writes
-(mark read, set status). Everything that may wait on a network or the keyring runs in the sync
-controller or in worker jobs (see app.ui.workers).
+What runs where: the GUI thread does only fast indexed reads (blocks of row summaries, one conversation's
+messages and notes, the playbook titles) and single-statement triage writes. View id lists and counts are
+read by worker jobs; everything that may wait on a network or the keyring runs in the sync controller or
+in worker jobs (see app.ui.workers).
 """
 
 from __future__ import annotations
@@ -26,33 +29,44 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME
 from app.context import AppContext
-from app.domain.models import ConversationStatus, Visibility
+from app.domain.models import Visibility
 from app.errors import KnownError
-from app.store import inbox
+from app.store import inbox, notes
 from app.ui.delegates.conversation_delegate import ConversationDelegate
 from app.ui.dialogs.shortcuts_overlay import ShortcutsOverlay
+from app.ui.inbox_controller import InboxController
+from app.ui.keyboard import KeyboardNavigation
 from app.ui.models.inbox_model import InboxModel
 from app.ui.playbook_controller import PlaybookController
 from app.ui.reply_queue import ReplyQueue
 from app.ui.resources import app_icon
 from app.ui.timefmt import display_zone
+from app.ui.triage_actions import TriageActions
 from app.ui.widgets.banner import Banner
 from app.ui.widgets.composer import Composer
+from app.ui.widgets.filter_bar import FilterBar
+from app.ui.widgets.inbox_pane import InboxPane
 from app.ui.widgets.inbox_view import InboxView
+from app.ui.widgets.note_editor import NoteEditor
+from app.ui.widgets.picker import Picker
 from app.ui.widgets.playbook_panel import PlaybookPanel
 from app.ui.widgets.sync_status import SyncStatusWidget
 from app.ui.widgets.thread_view import ThreadView
+from app.ui.widgets.views_sidebar import ViewsSidebar
 
 log = logging.getLogger("app.ui.window")
 
 LIVE_REFRESH_MS = 300  # how often a running sync refreshes the list at most
 
 DEFAULT_SIZE = (1280, 800)
-DEFAULT_SPLIT = [380, 620, 280]
+DEFAULT_SPLIT = [560, 470, 250]
 _PANE_KEYS = ("panes/inbox", "panes/thread", "panes/playbook")
 _EXTRA_KEYS = [
     ("Move through the inbox", "↑ / ↓"),
+    ("Widen the selection", "Shift+↑ / ↓"),
     ("Insert the chosen playbook answer", "Enter"),
+    ("Save the internal note", "Ctrl+Return"),
+    ("In a picker: filter, choose, cancel", "type · Enter · Esc"),
     ("Expand a playbook shortcut typed in the reply (e.g. ;refund)", "Tab"),
     ("Close this overlay", "Esc"),
 ]
@@ -96,16 +110,23 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
 
-        self.inbox_model = InboxModel(ctx.engine, parent=self)
+        self.inbox_model = InboxModel(ctx.engine, parent=self, ids=[])
         self.inbox_view = InboxView(self.inbox_model)
         self.inbox_view.setItemDelegate(ConversationDelegate(self.now, self.zone, self.inbox_view))
         self.inbox_title = QLabel("Inbox")
         self.inbox_title.setObjectName("paneTitle")
-        self.inbox_pane = self._pane("inboxPane", self.inbox_title, self.inbox_view)
+        self.sidebar = ViewsSidebar()
+        self.filter_bar = FilterBar()
+        self.inbox_pane = InboxPane(self.sidebar, self.inbox_title, self.filter_bar, self.inbox_view)
+        self.inbox_controller = InboxController(
+            ctx, self.inbox_model, self.inbox_view, self.sidebar, self.filter_bar, now=self.now, zone=self.zone,
+            parent=self,
+        )  # fmt: skip
 
         self.thread_view = ThreadView(self.now, self.zone)
+        self.note_editor = NoteEditor()
         self.composer = Composer()
-        self.thread_pane = self._pane("threadPane", self.thread_view, self.composer)
+        self.thread_pane = self._pane("threadPane", self.thread_view, self.note_editor, self.composer)
 
         self.playbook = PlaybookPanel()
         self.playbook.setObjectName("playbookPane")
@@ -151,12 +172,21 @@ class MainWindow(QMainWindow):
         self._panes: list[QWidget] = [self.inbox_pane, self.thread_pane, self.playbook]
         self._pane_widths: dict[int, int] = dict(enumerate(DEFAULT_SPLIT))
         self.overlay = ShortcutsOverlay(self)
+        self.picker = Picker(self)
         self._build_actions()
         self._pane_actions = [self.action_show_inbox, self.action_show_thread, self.action_show_playbook]
         self._build_menus()
         self.overlay.set_sections(self.shortcut_sections())
 
         self.inbox_view.conversation_selected.connect(self._on_inbox_conversation_selected)
+        self.inbox_view.selection_changed.connect(self._on_inbox_selection_changed)
+        self.inbox_controller.list_refreshed.connect(self._on_inbox_list_refreshed)
+        self.inbox_controller.view_changed.connect(self._on_inbox_view_changed)
+        self.filter_bar.submitted.connect(self.inbox_view.setFocus)
+        self.filter_bar.escaped.connect(self.inbox_view.setFocus)
+        self.triage.changed.connect(self._on_triage_changed)
+        self.triage.message.connect(self._show_message)
+        self.note_editor.note_saved.connect(self._on_note_editor_note_saved)
         self.composer.send_requested.connect(self.reply_send_requested)
         self.composer.review_requested.connect(self.reply_review_requested)
         self.reply_send_requested.connect(self.replies.send)
@@ -179,6 +209,7 @@ class MainWindow(QMainWindow):
         self._update_counts()
         self.replies.announce_count()
         self.restore_window_state()
+        self.inbox_view.setFocus(Qt.FocusReason.OtherFocusReason)  # the keys work the list from the start
 
     # --- time ----------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -197,12 +228,12 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         for child in children:
-            layout.addWidget(child, 1 if not isinstance(child, (QLabel, Composer)) else 0)
+            layout.addWidget(child, 1 if not isinstance(child, (QLabel, Composer, NoteEditor)) else 0)
         return pane
 
-    def _action(self, text: str, keys: str | list[str], slot: Any, *, checkable: bool = False) -> QAction:
+    def _action(self, text: str, keys: Any, slot: Any, *, checkable: bool = False) -> QAction:
         action = QAction(text, self)
-        sequences = [QKeySequence(k) for k in ([keys] if isinstance(keys, str) else keys)]
+        sequences = [QKeySequence(k) for k in (keys if isinstance(keys, list) else [keys])]
         action.setShortcuts(sequences)
         action.setShortcutVisibleInContextMenu(True)
         action.setCheckable(checkable)
@@ -233,23 +264,27 @@ class MainWindow(QMainWindow):
             "&Keyboard shortcuts", ["?", "Shift+?", "F1"], self.toggle_shortcuts
         )  # "Shift+?" too: some keymaps report the shift that typing "?" needs
 
-        self.action_next = self._action("&Next conversation", "Alt+Down", lambda: self._step_conversation(1))
-        self.action_previous = self._action("&Previous conversation", "Alt+Up", lambda: self._step_conversation(-1))
-        self.action_reply = self._action("&Reply", "Ctrl+R", self.focus_composer)
+        self.keys = KeyboardNavigation(
+            self, self.inbox_view, self.thread_view, self.composer, self.filter_bar, self.note_editor, self.picker,
+            add_action=self._action, overlay=self.overlay,
+        )  # fmt: skip
         self.action_send = self._action("&Send reply", "Ctrl+Return", self.composer.request_send)
         self.action_review = self._action("&Queue reply for review", "Ctrl+Shift+Return", self.composer.request_review)
-        self.action_mark_read = self._action("&Mark as read", "Ctrl+M", self.mark_current_read)
-        self.action_mark_unread = self._action("Mark as &unread", "Ctrl+Shift+M", lambda: None)
-        self.action_mark_unread.setEnabled(False)  # needs a store write the inbox module does not offer yet
-        self.action_pending = self._action(
-            "Mark as &pending", "Ctrl+Alt+P", lambda: self.set_current_status(ConversationStatus.PENDING)
+        self.triage = TriageActions(
+            self.ctx,
+            self,
+            self.inbox_view,
+            self.inbox_model,
+            self.inbox_controller,
+            self.picker,
+            add_action=self._action,
         )
-        self.action_close_conversation = self._action(
-            "&Close conversation", "Ctrl+E", lambda: self.set_current_status(ConversationStatus.CLOSED)
-        )
-        self.action_reopen = self._action(
-            "Re&open conversation", "Ctrl+Shift+E", lambda: self.set_current_status(ConversationStatus.OPEN)
-        )
+        self.action_rules = self._action("&Rules…", "Ctrl+Shift+R", self.open_rules)
+        self.action_lists = self._action("Tags and &team…", "Ctrl+Shift+T", self.open_lists)
+        self.action_show_sidebar = self._action("&Views sidebar", "Ctrl+0", self._on_toggle_sidebar, checkable=True)
+        self.action_show_sidebar.blockSignals(True)
+        self.action_show_sidebar.setChecked(True)
+        self.action_show_sidebar.blockSignals(False)
 
         self.action_accounts = self._action("&Accounts…", "Ctrl+Shift+A", self.open_accounts)
         self.action_sync_now = self._action("&Sync now", "F5", self.sync_now)
@@ -264,28 +299,16 @@ class MainWindow(QMainWindow):
                 self.action_show_inbox,
                 self.action_show_thread,
                 self.action_show_playbook,
+                self.action_show_sidebar,
                 None,
                 self.action_find_playbook,
                 None,
                 self.action_shortcuts,
             ],
         )
+        self._add_menu(bar.addMenu("&Conversation"), [*self.keys.menu_actions(), self.action_send, self.action_review])
         self._add_menu(
-            bar.addMenu("&Conversation"),
-            [
-                self.action_next,
-                self.action_previous,
-                None,
-                self.action_reply,
-                self.action_send,
-                self.action_review,
-                None,
-                self.action_mark_read,
-                self.action_mark_unread,
-                self.action_pending,
-                self.action_close_conversation,
-                self.action_reopen,
-            ],
+            bar.addMenu("&Triage"), [*self.triage.menu_actions(), None, self.action_rules, self.action_lists]
         )
         playbook = self.playbook_controller
         self._add_menu(
@@ -362,24 +385,42 @@ class MainWindow(QMainWindow):
         controller.account_synced.connect(self.sync_status.on_finished)
         controller.account_failed.connect(self.sync_status.on_finished)
         controller.states_changed.connect(self.sync_status.reload_accounts)
+        controller.states_changed.connect(self.inbox_controller.reload_entries)
         controller.messages_stored.connect(self._on_controller_messages_stored)
 
     # --- conversation --------------------------------------------------------------------------------
     @Slot(int)
     def _on_inbox_conversation_selected(self, conversation_id: int) -> None:
         self.show_conversation(conversation_id)
+        self.note_editor.conversation_changed(conversation_id)
         summary = self._current_summary()
         if summary is not None and summary.unread_count:
             inbox.mark_read(self.ctx.engine, [conversation_id])
             self.inbox_model.reload_conversations([conversation_id])
+            self.inbox_controller.refresh_counts()
 
-    def show_conversation(self, conversation_id: int) -> None:
+    @Slot()
+    def _on_inbox_selection_changed(self) -> None:
+        if self.inbox_view.current_conversation_id is None:
+            self.thread_view.clear()
+            self.composer.clear_conversation()
+            self.note_editor.conversation_changed(None)
+        selected = len(self.inbox_view.selected_rows())
+        if selected > 1:
+            self.statusBar().showMessage(f"{selected:,} conversations selected: triage keys act on all of them", 4000)
+
+    def show_conversation(self, conversation_id: int, *, keep_scroll: bool = False) -> None:
         summary = self._current_summary()
         if summary is None or summary.id != conversation_id:
             self.thread_view.clear()
             self.composer.clear_conversation()
             return
-        self.thread_view.show_thread(summary, inbox.thread(self.ctx.engine, conversation_id))
+        self.thread_view.show_thread(
+            summary,
+            inbox.thread(self.ctx.engine, conversation_id),
+            notes.notes_of(self.ctx.engine, conversation_id),
+            keep_scroll=keep_scroll,
+        )
         _account, _key, visibility = inbox.conversation_key(self.ctx.engine, conversation_id)
         self.composer.set_conversation(conversation_id, summary.platform, summary.kind, Visibility(visibility))
 
@@ -391,37 +432,8 @@ class MainWindow(QMainWindow):
         return None if row is None else self.inbox_model.summary(row)
 
     @Slot()
-    def mark_current_read(self) -> None:
-        conversation_id = self._require_conversation()
-        if conversation_id is not None:
-            inbox.mark_read(self.ctx.engine, [conversation_id])
-            self.inbox_model.reload_conversations([conversation_id])
-
-    def set_current_status(self, status: ConversationStatus) -> None:
-        conversation_id = self._require_conversation()
-        if conversation_id is None:
-            return
-        inbox.set_status(self.ctx.engine, [conversation_id], status)
-        self.inbox_model.reload_conversations([conversation_id])
-        self.show_conversation(conversation_id)
-        self.statusBar().showMessage(f"Conversation marked {status.value}.", 4000)
-
-    def _require_conversation(self) -> int | None:
-        conversation_id = self.inbox_view.current_conversation_id
-        if conversation_id is None:
-            self.statusBar().showMessage("Select a conversation first.", 4000)
-        return conversation_id
-
-    def _step_conversation(self, step: int) -> None:
-        current = self.inbox_view.currentIndex()
-        row = current.row() + step if current.isValid() else 0
-        if 0 <= row < self.inbox_model.rowCount():
-            self.inbox_view.setCurrentIndex(self.inbox_model.index(row, 0))
-
-    @Slot()
     def focus_composer(self) -> None:
-        if self.composer.editor.isEnabled():
-            self.composer.editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.keys.focus_composer()
 
     @Slot()
     def focus_playbook_search(self) -> None:
@@ -437,6 +449,24 @@ class MainWindow(QMainWindow):
         self.playbook.focus_list()
 
     @Slot(list)
+    def _on_triage_changed(self, conversation_ids: list[int]) -> None:
+        current = self.inbox_view.current_conversation_id
+        if current is not None and current in set(conversation_ids):
+            self.show_conversation(current, keep_scroll=True)
+
+    @Slot(int, str)
+    def _on_note_editor_note_saved(self, conversation_id: int, text: str) -> None:
+        author = self.ctx.preferences.agent_name.strip() or "You"
+        try:
+            notes.add_note(self.ctx.engine, conversation_id, text, author=author, now=self.now())
+        except KnownError as exc:
+            self._show_message(exc.user_message())
+            return
+        if self.inbox_view.current_conversation_id == conversation_id:
+            self.show_conversation(conversation_id)
+        self._show_message("Internal note saved (never sent).")
+
+    @Slot(list)
     def _on_controller_messages_stored(self, conversation_ids: list[int]) -> None:
         # A large sync stores a page every few milliseconds: gather them and refresh at most a few times
         # a second, so the list stays live without the GUI thread redoing the same work for every page.
@@ -447,17 +477,33 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_refresh_timer_timeout(self) -> None:
         changed, self._changed_conversations = self._changed_conversations, set()
-        self.inbox_view.refresh_keeping_place()
+        self.inbox_controller.reload_entries()  # a new account's first messages, a tag a rule created
+        self.inbox_controller.after_change()  # the list is read off the GUI thread and swapped in in place
         self._update_counts()
         current = self.inbox_view.current_conversation_id
         if current is not None and current in changed:
-            self.show_conversation(current)
+            self.inbox_model.reload_conversations([current])
+            self.show_conversation(current, keep_scroll=True)
+
+    @Slot()
+    def _on_inbox_list_refreshed(self) -> None:
+        self._update_counts()
+
+    @Slot(str)
+    def _on_inbox_view_changed(self, _name: str) -> None:
+        self._update_counts()
 
     def _update_counts(self) -> None:
-        conversations = self.inbox_model.rowCount()
+        conversations = inbox.count_conversations(self.ctx.engine)
         messages = inbox.message_count(self.ctx.engine)
         self.counts_label.setText(f"{conversations:,} conversations · {messages:,} messages")
-        self.inbox_title.setText(f"Inbox  <span style='color:#9AA1B2; font-weight:400'>{conversations:,}</span>")
+        name = self.sidebar.entry_text(self.inbox_controller.current_key) or "Inbox"
+        shown = self.inbox_model.rowCount()
+        self.inbox_title.setText(f"{name}  <span style='color:#9AA1B2; font-weight:400'>{shown:,}</span>")
+
+    @Slot(str)
+    def _show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 6000)
 
     # --- menus ---------------------------------------------------------------------------------------
     @Slot(bool)
@@ -509,6 +555,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_settings_preferences_saved(self) -> None:
         self.inbox_view.viewport().update()
+        self.inbox_controller.reload_entries()
+        self.inbox_controller.after_change()
         self.sync_status.reload_accounts()
         self.show_conversation(self.inbox_view.current_conversation_id or -1)
 
@@ -527,12 +575,35 @@ class MainWindow(QMainWindow):
         dialog = AccountsDialog(self.ctx, parent=self, sync_controller=self.sync_controller)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(self.sync_status.reload_accounts)
+        dialog.finished.connect(self.inbox_controller.reload_entries)
         dialog.open()
         return dialog
 
     @Slot(int)
     def _on_sync_status_sign_in_requested(self, account_id: int) -> None:
         self.open_accounts().focus_account(account_id, sign_in=True)
+
+    @Slot()
+    def open_rules(self) -> None:
+        from app.ui.dialogs.rules_dialog import RulesDialog
+
+        dialog = RulesDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self.inbox_controller.reload_entries)
+        dialog.open()
+
+    @Slot()
+    def open_lists(self) -> None:
+        from app.ui.dialogs.lists_dialog import ListsDialog
+
+        dialog = ListsDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self.inbox_controller.reload_entries)
+        dialog.open()
+
+    @Slot(bool)
+    def _on_toggle_sidebar(self, shown: bool) -> None:
+        self.inbox_pane.set_sidebar_visible(shown)
 
     @Slot(bool)
     def _on_toggle_inbox(self, shown: bool) -> None:

@@ -38,4 +38,3 @@ def seeded_ctx(ui_ctx: AppContext) -> AppContext:
 @pytest.fixture
 def window(qtbot, seeded_ctx: AppContext) -> MainWindow:  # type: ignore[no-untyped-def]
     return show_window(qtbot, build_main_window(seeded_ctx))
-

@@ -102,3 +102,21 @@ def test_the_view_reads_only_the_blocks_on_screen_even_when_keys_are_typed(qtbot
     qtbot.waitUntil(lambda: model.block_loads == 2)
     qtbot.keyClicks(view, "zebra")  # type-ahead must not scan (and so load) every row
     assert model.block_loads == 2
+
+
+def test_a_big_inbox_opens_with_its_first_screen_then_the_whole_list(qtbot, ui_ctx: AppContext, monkeypatch) -> None:
+    from app.domain.views import Order
+    from app.store.inbox_query import combine, ordered_ids
+    from app.ui import inbox_controller
+    from app.ui.launch import build_main_window
+
+    monkeypatch.setattr(inbox_controller, "FIRST_SCREEN", 200)  # a small screen: no need for 1,000+ conversations
+    fill_inbox(ui_ctx, add_mastodon(ui_ctx), 450)
+    window = build_main_window(ui_ctx)
+    qtbot.addWidget(window)
+    assert window.inbox_model.rowCount() == 200  # read on the GUI thread: painted at once
+    with qtbot.waitSignal(window.inbox_controller.list_refreshed, timeout=10_000):
+        pass
+    expected = ordered_ids(ui_ctx.engine, combine(window.inbox_controller.base_query("view:all-open")[0],
+                                                  order=Order.URGENT), now=ui_ctx.clock.now())  # fmt: skip
+    assert window.inbox_model.ids() == expected and len(expected) == 450

@@ -24,15 +24,20 @@ def click_row(qtbot, window: MainWindow, row: int) -> None:  # type: ignore[no-u
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 
 
-def test_window_shows_three_panes_and_the_stored_conversations_newest_first(window: MainWindow) -> None:
+def test_window_shows_three_panes_and_the_open_conversations_most_urgent_first(window: MainWindow) -> None:
     assert window.windowTitle() == "Parley"
     assert [window.splitter.widget(i).isVisible() for i in range(3)] == [True, True, True]
     assert window.splitter.widget(0) is window.inbox_pane and window.splitter.widget(2) is window.playbook
     ids = inbox.conversation_ids(window.ctx.engine)
     assert window.inbox_model.rowCount() == len(ids) == 12
-    first = window.inbox_model.summary(0)
-    assert first is not None and first.id == ids[0]
-    assert first.last_message_at == max(s.last_message_at for s in inbox.summaries(window.ctx.engine, ids).values())
+    shown = [window.inbox_model.summary(row) for row in range(12)]
+    assert window.sidebar.current_key() == "view:all-open"
+    # Unanswered conversations by due time (DMs are due sooner), then the answered ones newest first.
+    waiting = [s for s in shown if s is not None and s.next_due_at is not None]
+    answered = [s for s in shown if s is not None and s.next_due_at is None]
+    assert shown == waiting + answered and len(answered) == 3
+    assert [s.next_due_at for s in waiting] == sorted(s.next_due_at for s in waiting if s.next_due_at)
+    assert [s.last_message_at for s in answered] == sorted((s.last_message_at for s in answered), reverse=True)
     assert "12 conversations" in window.counts_label.text()
     assert "brand: not synced yet" in window.sync_status.text()
 
@@ -117,15 +122,16 @@ def test_stored_messages_refresh_the_inbox_and_keep_the_selection(qtbot, seeded_
     selected = window.inbox_view.current_conversation_id
 
     other = add_mastodon(seeded_ctx, "support")
-    fill_inbox(seeded_ctx, other, 3, start_minute=500)  # newer than everything: lands on top
-    controller.messages_stored.emit(inbox.conversation_ids(seeded_ctx.engine)[:3])
+    fill_inbox(seeded_ctx, other, 3, start_minute=500)  # newer than everything, due later than the rest
+    with qtbot.waitSignal(window.inbox_controller.list_refreshed):
+        controller.messages_stored.emit(inbox.conversation_ids(seeded_ctx.engine)[:3])
 
     # Refreshes are gathered for a moment (a large sync stores many pages a second), then applied.
     qtbot.waitUntil(lambda: window.inbox_model.rowCount() == 15)
     assert window.inbox_view.current_conversation_id == selected
-    assert window.inbox_view.currentIndex().row() == 5
-    top = window.inbox_model.summary(0)
-    assert top is not None and top.account_name == "support"
+    assert window.inbox_view.currentIndex().row() == 2
+    accounts_shown = {window.inbox_model.summary(row).account_name for row in range(15)}  # type: ignore[union-attr]
+    assert accounts_shown == {"brand", "support"}
     assert "15 conversations" in window.counts_label.text()
 
 
@@ -170,12 +176,19 @@ def test_f5_asks_the_controller_to_sync_unless_working_offline(qtbot, seeded_ctx
     assert controller.sync_requests == [None]
 
 
-def test_close_shortcut_closes_the_conversation_in_the_store(qtbot, window: MainWindow) -> None:
+def test_close_shortcut_closes_the_conversation_and_opens_the_next(qtbot, window: MainWindow) -> None:
     click_row(qtbot, window, 1)
     conversation_id = window.inbox_view.current_conversation_id
+    following = window.inbox_model.conversation_id(2)
     assert conversation_id is not None
     qtbot.keyClick(window.inbox_view, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     assert inbox.summaries(window.ctx.engine, [conversation_id])[conversation_id].status is ConversationStatus.CLOSED
+    assert window.inbox_view.current_conversation_id == following  # moved on without waiting for the list
+    qtbot.waitUntil(lambda: window.inbox_model.row_of(conversation_id) is None)  # gone from "All open"
+    assert window.inbox_view.current_conversation_id == following
+
+    window.sidebar.choose("view:everything")
+    qtbot.waitUntil(lambda: window.inbox_view.select_conversation(conversation_id))
     qtbot.keyClick(
         window.inbox_view, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     )

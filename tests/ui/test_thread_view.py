@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
@@ -53,6 +54,9 @@ class CountingServer:
         self.server.server_close()
 
 
+RENDER_BUDGET_S = 1.5  # measured ~0.4 s on a 2-core machine; the budget leaves room for a busy CI
+
+
 @pytest.fixture
 def counting_server() -> Iterator[CountingServer]:
     server = CountingServer()
@@ -84,7 +88,11 @@ def test_hostile_body_renders_without_scripts_requests_or_hidden_link_targets(
     browser = window.thread_view.browser
     browser.open_url = opened.append
 
+    started = time.perf_counter()
     window.inbox_view.select_conversation(inbox.conversation_ids(ui_ctx.engine)[0])
+    browser.document().adjustSize()  # laid out, as a paint would
+    elapsed = time.perf_counter() - started
+    assert elapsed < RENDER_BUDGET_S, f"a 100 KB body took {elapsed:.2f} s to render"
 
     text = browser.toPlainText()
     assert "Hi there" in text and "A very long complaint." in text
@@ -152,3 +160,23 @@ def test_public_replies_say_what_they_answer_and_attachments_are_listed_as_text(
     assert "sent by the team" in text
     assert counting_server.requests_before_sentinel() == []
     assert first.kind is MessageKind.MENTION
+
+
+def test_notes_interleave_with_messages_and_a_likely_complaint_is_marked(qtbot, ui_ctx: AppContext) -> None:
+    from app.store import notes
+
+    account = add_mastodon(ui_ctx)
+    angry = message("t1", key="t", text="This is the worst service ever. I am furious and disgusted!", author="maya")
+    calm = message("t2", key="t", minutes=30, text="Ok, thanks for checking.", author="maya", parent="t1")
+    store_page(ui_ctx.engine, account.id, page(angry, calm), now=angry.created_at)
+    conversation_id = inbox.conversation_ids(ui_ctx.engine)[0]
+    notes.add_note(ui_ctx.engine, conversation_id, "Refund approved <b>by</b> Ana", author="Kim",
+                   now=angry.created_at.replace(minute=10))  # fmt: skip
+    window = show_window(qtbot, build_main_window(ui_ctx))
+    window.inbox_view.select_conversation(conversation_id)
+    text = window.thread_view.browser.toPlainText()
+    assert text.index("worst service") < text.index("Internal note · Kim") < text.index("Ok, thanks")
+    assert "Refund approved <b>by</b> Ana" in text  # a note's text is shown as typed, never as markup
+    assert text.count("▼ likely complaint") == 1  # on the angry message only
+    assert "High priority" in window.thread_view.subtitle.text()
+    assert "likely complaint" in window.thread_view.subtitle.text()

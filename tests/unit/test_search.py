@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from app.domain.models import ConversationStatus, Direction, MessageKind, Platform
 from app.domain.search_syntax import SearchSyntaxError, Term, parse_query
@@ -78,7 +78,7 @@ def fixture_store(tmp_path: Path):
     )
     ids = {row.conversation_key: row.id for row in engine.connect().execute(conversations.select())}
     with engine.begin() as connection:
-        tag_id = connection.execute(insert(tags).values(name="complaint")).inserted_primary_key[0]
+        tag_id = connection.execute(select(tags.c.id).where(tags.c.name == "complaint")).scalar_one()  # a starter tag
         connection.execute(insert(conversation_tags).values(conversation_id=ids["late"], tag_id=tag_id))
         connection.execute(
             update(conversations).where(conversations.c.id == ids["ship"]).values(status="pending", assignee="Sam")

@@ -10,11 +10,14 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.domain.models import ConversationStatus, ConversationSummary, MessageKind
+from app.domain.sentiment import is_likely_complaint
+from app.domain.triage import Priority
 from app.ui import theme
 from app.ui.models.inbox_model import SUMMARY_ROLE
 from app.ui.timefmt import compact_age
 
 ROW_HEIGHT = 76
+_HOT_FILL = QColor("#FFE3E3")
 TIMER_WIDTH = 58  # reserved for the response timer; the due time is painted here when known
 _KIND_LABELS = {
     MessageKind.DM: "Direct",
@@ -142,13 +145,19 @@ class ConversationDelegate(QStyledItemDelegate):
         chip_font.setPointSizeF(max(6.0, font.pointSizeF() * 0.82))
         painter.setFont(chip_font)
         metrics = QFontMetrics(chip_font)
-        chips: list[tuple[str, QColor, QColor]] = [
-            (summary.account_name, QColor("#F1F3F5"), theme.TEXT_MUTED),
-            (_KIND_LABELS.get(summary.kind, summary.kind.value), QColor("#F1F3F5"), theme.TEXT_MUTED),
-        ]
+        chips: list[tuple[str, QColor, QColor]] = []
+        # What needs attention first: priority and a likely complaint, then state, tags and owner.
+        if summary.priority >= Priority.HIGH:
+            chips.append(("Urgent" if summary.priority >= Priority.URGENT else "High", _HOT_FILL, theme.DANGER))
+        if is_likely_complaint(summary.sentiment):
+            chips.append(("▼ negative", _HOT_FILL, theme.DANGER))
         if summary.status is not ConversationStatus.OPEN:
             chips.append((summary.status.value.title(), QColor("#FFF0E0"), QColor("#A35200")))
         chips.extend((f"#{tag}", theme.BRAND_TINT, theme.BRAND) for tag in summary.tags)
+        if summary.assignee:
+            chips.append((f"→ {summary.assignee}", QColor("#E6FCF5"), QColor("#0B7285")))
+        chips.append((_KIND_LABELS.get(summary.kind, summary.kind.value), QColor("#F1F3F5"), theme.TEXT_MUTED))
+        chips.append((summary.account_name, QColor("#F1F3F5"), theme.TEXT_MUTED))
         x = line.left()
         for text, fill, ink in chips:
             room = line.right() - x

@@ -112,6 +112,16 @@ class ShortcutsOverlay(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(20, 24, 36, 150))
 
+    def event(self, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+        ):
+            event.accept()  # Esc closes the overlay; the window's Esc (back to the list) waits its turn
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Question) or event.text() == "?":
             self.hide()

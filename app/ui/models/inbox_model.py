@@ -1,16 +1,17 @@
 """The inbox list model: row count known up front from the ordered id list, row data loaded in cached blocks.
 
-What runs where: everything here runs on the GUI thread, and only two reads touch the database —
-`inbox.conversation_ids` (an index-only scan over ix_conversations_inbox, tens of milliseconds even for
-200k conversations) on `refresh()`, and `inbox.summaries` for one block of `block_size` rows (a few
-milliseconds) the first time a row of that block is asked for. Nothing else is read per row, and at most
-`max_blocks` blocks stay cached (least recently used dropped first), so memory stays flat on huge inboxes.
+What runs where: everything here runs on the GUI thread, and only two reads touch the database — the
+ordered id list (`load_ids`, by default `inbox.conversation_ids`) on `refresh()`, and `inbox.summaries` for
+one block of `block_size` rows (a few milliseconds) the first time a row of that block is asked for. The
+inbox controller reads a view's id list on a worker thread and hands it over with `set_ids()`. Nothing else is
+read per row, and at most `max_blocks` blocks stay cached (least recently used dropped first), so memory stays
+flat on huge inboxes.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
@@ -28,16 +29,26 @@ _Index = QModelIndex | QPersistentModelIndex
 class InboxModel(QAbstractListModel):
     """Conversations in inbox order. `SUMMARY_ROLE` gives the row's ConversationSummary for the delegate."""
 
-    def __init__(self, engine: Engine, *, block_size: int = 200, max_blocks: int = 32, parent: Any = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        block_size: int = 200,
+        max_blocks: int = 32,
+        parent: Any = None,
+        load_ids: Callable[[], list[int]] | None = None,
+        ids: list[int] | None = None,
+    ) -> None:
         super().__init__(parent)
         self._engine = engine
+        self._load_ids = load_ids or (lambda: inbox.conversation_ids(engine))
         self._block_size = block_size
         self._max_blocks = max_blocks
         self._ids: list[int] = []
         self._row_of: dict[int, int] | None = None
         self._blocks: OrderedDict[int, dict[int, ConversationSummary]] = OrderedDict()
         self.block_loads = 0  # how many block reads hit the database; lets tests prove laziness
-        self._ids = inbox.conversation_ids(engine)
+        self._ids = self._load_ids() if ids is None else list(ids)
 
     # --- Qt overrides -------------------------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
@@ -104,11 +115,21 @@ class InboxModel(QAbstractListModel):
     # --- updates -------------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Re-read the ordered ids (new conversations, new order) and drop every cached block."""
+        self.set_ids(self._load_ids())
+
+    def set_ids(self, ids: list[int]) -> None:
+        """Show these conversations in this order (read elsewhere), dropping every cached block."""
         self.beginResetModel()
-        self._ids = inbox.conversation_ids(self._engine)
+        self._ids = list(ids)
         self._row_of = None
         self._blocks.clear()
         self.endResetModel()
+
+    def set_loader(self, load_ids: Callable[[], list[int]]) -> None:
+        self._load_ids = load_ids
+
+    def ids(self) -> list[int]:
+        return list(self._ids)
 
     def reload_conversations(self, conversation_ids: Iterable[int]) -> None:
         """Forget the cached rows of these conversations (status or unread changed) and repaint them."""

@@ -19,9 +19,20 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFrame, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from app.domain.html import sanitize_html, text_to_html
-from app.domain.models import ConversationSummary, Direction, MessageKind, StoredMessage, Visibility
+from app.domain.models import (
+    ConversationStatus,
+    ConversationSummary,
+    Direction,
+    InternalNote,
+    MessageKind,
+    StoredMessage,
+    Visibility,
+)
+from app.domain.sentiment import is_likely_complaint
+from app.domain.triage import Priority
 from app.ui import theme
 from app.ui.timefmt import exact, relative
+from app.ui.widgets.note_editor import NOTE_BG, NOTE_LINE, NOTE_TEXT
 
 SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 _ANCHOR = re.compile(r"<a\b([^>]*)>(.*?)</a>", re.IGNORECASE | re.DOTALL)
@@ -96,6 +107,7 @@ class ThreadView(QFrame):
         self.title.setObjectName("paneTitle")
         self.subtitle = QLabel()
         self.subtitle.setObjectName("paneSubtitle")
+        self.subtitle.setWordWrap(True)
         self.browser = SafeTextBrowser(self)
         self.browser.setObjectName("thread")
         self.browser.setAccessibleName("Conversation")
@@ -117,23 +129,72 @@ class ThreadView(QFrame):
         self.subtitle.setText("Choose a conversation in the inbox to read it here.")
         self.browser.setHtml("")
 
-    def show_thread(self, summary: ConversationSummary, messages: Sequence[StoredMessage]) -> None:
+    def show_thread(
+        self,
+        summary: ConversationSummary,
+        messages: Sequence[StoredMessage],
+        notes: Sequence[InternalNote] = (),
+        *,
+        keep_scroll: bool = False,
+    ) -> None:
+        """Render the conversation; with `keep_scroll` (a live update of the same one) the reader stays where
+        they were, or at the end when they were reading the end."""
         name = summary.contact_name or summary.contact_handle or "Unknown contact"
         self.title.setText(name)
+        self.subtitle.setText("  ·  ".join(p for p in self._facts(summary) if p))
+        scrollbar = self.browser.verticalScrollBar()
+        was_at_end = scrollbar.value() >= scrollbar.maximum() - 4
+        position = scrollbar.value()
+        self.browser.setHtml(self._thread_html(summary, messages, notes))
+        if keep_scroll and not was_at_end:
+            scrollbar.setValue(position)
+        else:
+            scrollbar.setValue(scrollbar.maximum())
+
+    def _facts(self, summary: ConversationSummary) -> list[str]:
         parts = [summary.contact_handle, f"{summary.account_name} on {summary.platform.value.title()}"]
         parts.append(f"{summary.message_count} message{'s' if summary.message_count != 1 else ''}")
-        parts.append(summary.status.value.title())
-        self.subtitle.setText("  ·  ".join(p for p in parts if p))
-        self.browser.setHtml(self._thread_html(summary, messages))
-        scrollbar = self.browser.verticalScrollBar()
-        scrollbar.setValue(scrollbar.maximum())
+        status = summary.status.value.title()
+        if summary.status is ConversationStatus.SNOOZED and summary.snoozed_until is not None:
+            status += f" until {exact(summary.snoozed_until, self._zone())}"
+        parts.append(status)
+        if summary.priority > Priority.NORMAL or summary.priority < Priority.NORMAL:
+            parts.append(f"{Priority(max(-1, min(2, summary.priority))).label} priority")
+        if is_likely_complaint(summary.sentiment):
+            parts.append("▼ likely complaint")
+        if summary.assignee:
+            parts.append(f"→ {summary.assignee}")
+        return parts
 
-    def _thread_html(self, summary: ConversationSummary, messages: Sequence[StoredMessage]) -> str:
+    def _thread_html(
+        self, summary: ConversationSummary, messages: Sequence[StoredMessage], notes: Sequence[InternalNote] = ()
+    ) -> str:
         now = self._now()
         zone = self._zone()
         authors = {m.platform_message_id: m.author_name or m.author_handle for m in messages}
-        blocks = [self._message_html(m, authors, now, zone, summary) for m in messages]
+        timeline: list[tuple[datetime, int, str]] = [
+            (m.created_at, 0, self._message_html(m, authors, now, zone, summary)) for m in messages
+        ]
+        timeline += [(n.created_at, 1, self._note_html(n, now, zone, summary)) for n in notes]
+        timeline.sort(key=lambda entry: (entry[0], entry[1]))
+        blocks = [html_block for _when, _kind, html_block in timeline]
         return f'<html><body style="color:{theme.TEXT.name()};">' + "".join(blocks) + "</body></html>"
+
+    def _note_html(self, note: InternalNote, now: datetime, zone: tzinfo | None, summary: ConversationSummary) -> str:
+        when = f"{html.escape(exact(note.created_at, zone))} · {html.escape(relative(note.created_at, now))}"
+        who = html.escape(note.author or "A colleague")
+        platform = html.escape(summary.platform.value.title())
+        head = (
+            f'<span style="color:{NOTE_TEXT}"><b>Internal note</b> · {who} · <span style="font-size:small">{when}'
+            f'</span><br><span style="font-size:small">Only your team sees this; it is never sent to {platform}.'
+            "</span></span>"
+        )
+        body = f'<div style="margin-top:6px">{text_to_html(note.body)}</div>'
+        cell = f'<td bgcolor="{NOTE_BG}" style="padding:10px 12px; border:1px dashed {NOTE_LINE}">{head}{body}</td>'
+        return (
+            '<table width="100%" cellspacing="0" cellpadding="0" style="margin-bottom:10px"><tr>'
+            f'<td width="6%"></td>{cell}<td width="6%"></td></tr></table>'
+        )
 
     def _message_html(
         self,
@@ -149,6 +210,8 @@ class ThreadView(QFrame):
         author = html.escape(message.author_name or message.author_handle or "Unknown")
         handle = html.escape(message.author_handle)
         who = f"<b>{author}</b>" + (f' <span style="color:{muted}">{handle}</span>' if handle != author else "")
+        if not outbound and is_likely_complaint(message.sentiment):
+            who += f' <span style="color:{theme.DANGER.name()}">· ▼ likely complaint</span>'
         if outbound:
             who += f' <span style="color:{theme.BRAND.name()}">· sent by the team</span>'
         when = f"{html.escape(exact(message.created_at, zone))} · {html.escape(relative(message.created_at, now))}"
