@@ -184,3 +184,35 @@ def format_remaining(now: datetime, due: datetime) -> str:
     else:
         text = f"{mins}m"
     return f"{text} overdue" if overdue else f"{text} left"
+
+
+class ResponseKind(enum.StrEnum):
+    FIRST = "first"
+    NEXT = "next"
+
+
+@dataclass(frozen=True)
+class ResponseRecord:
+    """One measured response clock (a row of `response_records`), as reports read it.
+
+    `answered_at` is the first reply after `started_at`; `ended_at` is set when the conversation was closed
+    without a reply. `due_at`/`target_s`/`policy_name` are the policy in force when the clock started.
+    """
+
+    conversation_id: int
+    account_id: int
+    kind: ResponseKind
+    started_at: datetime
+    due_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    paused: timedelta = timedelta(0)
+    policy_name: str = ""
+    target: timedelta | None = None
+
+    def breached(self, now: datetime) -> bool:
+        """Answered after the due time, or still unanswered (and not closed) past it."""
+        if self.due_at is None:
+            return False
+        stop = self.answered_at or self.ended_at or now
+        return stop > self.due_at

@@ -207,6 +207,29 @@ response_policies = Table(
     Column("calendar", JSON),
 )
 
+# One row per response clock: started by an unanswered inbound message, stopped by a reply (answered_at)
+# or by closing the conversation (ended_at). The target and policy are copied in when the clock starts, so
+# editing a policy later changes what open conversations are held to, never what reports already measured.
+response_records = Table(
+    "response_records",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation_id", ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(8), nullable=False),  # ResponseKind: "first" | "next"
+    Column("started_at", UtcMillis, nullable=False),
+    Column("due_at", UtcMillis),
+    Column("warn_at", UtcMillis),
+    Column("answered_at", UtcMillis),
+    Column("ended_at", UtcMillis),
+    Column("paused_s", Integer, nullable=False, server_default="0"),  # time spent pending (waiting on the customer)
+    Column("policy_id", Integer),  # no foreign key: a deleted policy keeps its measurements
+    Column("policy_name", String(200), nullable=False, server_default=""),
+    Column("target_s", Integer),
+    Index("ix_response_records_started", "started_at"),
+    Index("ix_response_records_conversation", "conversation_id", "started_at"),
+)
+
 outbox_items = Table(
     "outbox_items",
     metadata,
