@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Connection, Table
+from sqlalchemy import Boolean, ColumnElement, Connection, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 
@@ -19,6 +21,22 @@ def upsert(connection: Connection, table: Table) -> Any:
 def chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
     """Split IN-lists so they stay under every backend's bound-parameter limit."""
     return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def in_values(connection: Connection, column: Any, values: list[Any]) -> Iterator[ColumnElement[bool]]:
+    """Conditions `column IN values`, as few as the database allows.
+
+    On SQLite one, however long the list: the values travel as a single JSON parameter read by json_each,
+    so the statement compiles once and is cached (an expanding IN list is re-rendered on every call, which
+    was a quarter of a bulk import's time). Elsewhere one condition per chunk of `chunks`.
+    """
+    if connection.dialect.name == "sqlite":
+        if values:
+            listed = func.json_each(json.dumps(values)).table_valued("value")
+            yield column.in_(select(listed.c.value))
+        return
+    for part in chunks(values):
+        yield column.in_(part)
 
 
 def positional_sql(statement: Any, columns: tuple[str, ...]) -> str:

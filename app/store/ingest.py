@@ -22,12 +22,13 @@ from app.domain.models import (
     Gap,
     MessageKind,
     Page,
+    Visibility,
 )
 from app.domain.policy import default_due_at
 from app.domain.sentiment import is_likely_complaint
 from app.domain.sentiment import score as sentiment_score
 from app.domain.triage import Priority
-from app.store.dialect import chunks, positional_sql, upsert
+from app.store.dialect import in_values, positional_sql, upsert
 from app.store.rules import apply_rules
 from app.store.schema import contacts, conversations, messages, sync_cursors, sync_gaps, to_millis
 
@@ -109,7 +110,9 @@ def store_messages(
     result.duplicates = len(unique) - len(fresh)
     if not fresh:
         return result
-    fresh = [_bounded(message) for message in fresh]
+    fresh = [
+        m if len(m.text) <= MAX_BODY_CHARS and len(m.html) <= MAX_BODY_CHARS else _bounded(m) for m in fresh
+    ]
 
     # The tone of each customer message, computed once: stored with it, folded into its conversation's
     # summary (priority), and seen by the rules. Outbound messages are ours and are not scored.
@@ -148,6 +151,13 @@ _MESSAGE_COLUMNS = (
 )
 
 
+# The plain str of each enum member: the driver binds an exact str directly but runs a str subclass (a
+# StrEnum member) through its adapter lookup first, ~1 µs per value, three values per message.
+_STORED_VALUE: dict[Any, str] = {
+    member: member.value for kind in (Direction, MessageKind, Visibility) for member in kind
+}
+
+
 @functools.cache
 def _sqlite_message_insert() -> str:
     statement = sqlite.insert(messages).on_conflict_do_nothing(
@@ -165,7 +175,7 @@ def _insert_messages(
 ) -> None:
     if connection.dialect.name == "sqlite":
         # The hottest write: plain tuples straight to the driver, values already in their stored form.
-        dumps = json.dumps
+        dumps, stored = json.dumps, _STORED_VALUE
         connection.exec_driver_sql(
             _sqlite_message_insert(),
             [
@@ -177,9 +187,9 @@ def _insert_messages(
                     m.author.platform_user_id,
                     m.author.handle,
                     m.author.display_name,
-                    m.direction,  # StrEnum members are str: the driver stores their value
-                    m.kind,
-                    m.visibility,
+                    stored[m.direction],
+                    stored[m.kind],
+                    stored[m.visibility],
                     to_millis(m.created_at),
                     m.text,
                     m.html,
@@ -254,12 +264,10 @@ def _raw_json(raw: dict[str, Any]) -> str:
 
 def _existing_message_ids(connection: Connection, account_id: int, platform_ids: list[str]) -> set[str]:
     found: set[str] = set()
-    for part in chunks(platform_ids):
+    for listed in in_values(connection, messages.c.platform_message_id, platform_ids):
         found.update(
             connection.execute(
-                select(messages.c.platform_message_id).where(
-                    messages.c.account_id == account_id, messages.c.platform_message_id.in_(part)
-                )
+                select(messages.c.platform_message_id).where(messages.c.account_id == account_id, listed)
             ).scalars()
         )
     return found
@@ -269,31 +277,45 @@ def _ensure_contacts(connection: Connection, account_id: int, fresh: list[Fetche
     authors = {m.author.platform_user_id: m.author for m in fresh if m.direction is Direction.INBOUND}
     if not authors:
         return {}
-    statement = upsert(connection, contacts)
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=[contacts.c.account_id, contacts.c.platform_user_id],
-            set_={"handle": statement.excluded.handle, "display_name": statement.excluded.display_name},
-        ),
-        [
-            {
-                "account_id": account_id,
-                "platform_user_id": a.platform_user_id,
-                "handle": a.handle,
-                "display_name": a.display_name,
-            }
-            for a in authors.values()
-        ],
-    )
+    if connection.dialect.name == "sqlite":  # plain tuples to the driver, as for the messages
+        connection.exec_driver_sql(
+            _sqlite_contact_upsert(),
+            [(account_id, a.platform_user_id, a.handle, a.display_name) for a in authors.values()],
+        )
+    else:
+        connection.execute(
+            _contact_upsert(upsert(connection, contacts)),
+            [
+                {
+                    "account_id": account_id,
+                    "platform_user_id": a.platform_user_id,
+                    "handle": a.handle,
+                    "display_name": a.display_name,
+                }
+                for a in authors.values()
+            ],
+        )
     ids: dict[str, int] = {}
-    for part in chunks(list(authors)):
+    for listed in in_values(connection, contacts.c.platform_user_id, list(authors)):
         for row in connection.execute(
-            select(contacts.c.id, contacts.c.platform_user_id).where(
-                contacts.c.account_id == account_id, contacts.c.platform_user_id.in_(part)
-            )
+            select(contacts.c.id, contacts.c.platform_user_id).where(contacts.c.account_id == account_id, listed)
         ):
             ids[row.platform_user_id] = row.id
     return ids
+
+
+def _contact_upsert(statement: Any) -> Any:
+    return statement.on_conflict_do_update(
+        index_elements=[contacts.c.account_id, contacts.c.platform_user_id],
+        set_={"handle": statement.excluded.handle, "display_name": statement.excluded.display_name},
+    )
+
+
+@functools.cache
+def _sqlite_contact_upsert() -> str:
+    return positional_sql(
+        _contact_upsert(sqlite.insert(contacts)), ("account_id", "platform_user_id", "handle", "display_name")
+    )
 
 
 def _resolve_conversations(
@@ -311,10 +333,10 @@ def _resolve_conversations(
     in_batch = {m.platform_message_id for m in fresh}
     parent_ids = list({m.parent_platform_id for m in fresh if m.parent_platform_id} - in_batch)
     stored_parent: dict[str, int] = {}
-    for part in chunks(parent_ids):
+    for listed in in_values(connection, messages.c.platform_message_id, parent_ids):
         for row in connection.execute(
             select(messages.c.platform_message_id, messages.c.conversation_id).where(
-                messages.c.account_id == account_id, messages.c.platform_message_id.in_(part)
+                messages.c.account_id == account_id, listed
             )
         ):
             stored_parent[row.platform_message_id] = row.conversation_id
@@ -322,15 +344,18 @@ def _resolve_conversations(
 
     # A conversation is an existing id (int) or, until it is inserted, the key that opens it (str).
     slot_of: dict[str, int | str] = {}
+    grouped: dict[int | str, list[FetchedMessage]] = {}
     for message in fresh:  # oldest first, so a parent in the same batch is placed before its replies
         parent = message.parent_platform_id or ""
         slot: int | str | None = stored_parent.get(parent) or slot_of.get(parent)
         if slot is None:
             slot = by_key.get(message.conversation_key, message.conversation_key)
         slot_of[message.platform_message_id] = slot
-    grouped: dict[int | str, list[FetchedMessage]] = {}
-    for message in fresh:
-        grouped.setdefault(slot_of[message.platform_message_id], []).append(message)
+        members = grouped.get(slot)
+        if members is None:
+            grouped[slot] = [message]
+        else:
+            members.append(message)
 
     new_ids = _insert_conversations(
         connection, account_id, {k: v for k, v in grouped.items() if isinstance(k, str)}, contact_ids, scores
@@ -352,9 +377,11 @@ def _insert_conversations(
     for key, batch in opened.items():
         first = batch[0]
         blank = _Blank(kind=first.kind.value, opened_at=first.created_at)
-        contact = next(
-            (contact_ids.get(m.author.platform_user_id) for m in batch if m.direction is Direction.INBOUND), None
-        )
+        contact = None
+        for message in batch:  # the first customer in the thread (a plain loop: this runs per conversation)
+            if message.direction is Direction.INBOUND:
+                contact = contact_ids.get(message.author.platform_user_id)
+                break
         rows.append(
             {
                 "account_id": account_id,
@@ -382,12 +409,20 @@ def _insert_conversations(
 
 def _insert_conversation_rows_sqlite(connection: Connection, rows: list[dict[str, Any]]) -> None:
     columns = tuple(column.name for column in conversations.columns if column.name in rows[0])
-    sql = _sqlite_conversation_insert(columns)
-    millis = {"opened_at", "last_message_at", "last_inbound_at", "waiting_since", "next_due_at", "snoozed_until"}
-    connection.exec_driver_sql(
-        sql,
-        [tuple(to_millis(row[c]) if c in millis and row[c] is not None else row[c] for c in columns) for row in rows],
-    )
+    moments = [index for index, name in enumerate(columns) if name in _MOMENT_COLUMNS]
+    values = []
+    for row in rows:
+        row_values = [row[name] for name in columns]
+        for index in moments:
+            if row_values[index] is not None:
+                row_values[index] = to_millis(row_values[index])
+        values.append(tuple(row_values))
+    connection.exec_driver_sql(_sqlite_conversation_insert(columns), values)
+
+
+_MOMENT_COLUMNS = frozenset(
+    {"opened_at", "last_message_at", "last_inbound_at", "waiting_since", "next_due_at", "snoozed_until"}
+)
 
 
 @functools.cache
@@ -397,10 +432,10 @@ def _sqlite_conversation_insert(columns: tuple[str, ...]) -> str:
 
 def _conversation_ids_by_key(connection: Connection, account_id: int, keys: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for part in chunks(keys):
+    for listed in in_values(connection, conversations.c.conversation_key, keys):
         for row in connection.execute(
             select(conversations.c.id, conversations.c.conversation_key).where(
-                conversations.c.account_id == account_id, conversations.c.conversation_key.in_(part)
+                conversations.c.account_id == account_id, listed
             )
         ):
             found[row.conversation_key] = row.id
@@ -432,8 +467,8 @@ def _update_conversations(
     if not grouped:
         return
     current = {}
-    for part in chunks(list(grouped)):
-        for row in connection.execute(select(conversations).where(conversations.c.id.in_(part))):
+    for listed in in_values(connection, conversations.c.id, list(grouped)):
+        for row in connection.execute(select(conversations).where(listed)):
             current[row.id] = row
     rows = []
     for conversation_id, new_messages in grouped.items():
