@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 from dataclasses import dataclass
@@ -33,16 +34,46 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
 
 
-def write_results(path: Path, rows: list[Row], *, total: int, seconds: float) -> None:
+def machine() -> str:
+    """What the figures were measured on, including how busy it was."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        memory = f", {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB RAM"
+    except (ValueError, OSError, AttributeError):
+        memory = ""
+    try:
+        load = ", load average {:.1f} / {:.1f} / {:.1f} at the end".format(*os.getloadavg())
+    except (OSError, AttributeError):
+        load = ""
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu}){memory}{load}"
+
+
+def write_results(
+    path: Path, rows: list[Row], *, total: int, seconds: float, repeats: int = 1, remarks: str = ""
+) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    met = sum(row.met for row in rows)
     lines = [
         "# Benchmark results",
         "",
-        f"{total:,} messages in {total // 5:,} conversations; run {stamp} on {platform.machine()} "
-        f"({platform.python_implementation()} {platform.python_version()}), {seconds:.0f} s in all. "
-        "Each figure is the median (or p95 where stated) of several repetitions; the baseline is the raw "
-        "SQLite (or empty-database) equivalent measured in the same run. Produced by `make bench`.",
+        f"N = {total:,} messages in {total // 5:,} conversations; run {stamp}, {seconds:.0f} s in all, "
+        f"{platform.python_implementation()} {platform.python_version()}.",
         "",
+        f"Machine: {machine()}.",
+        "",
+        f"Each figure is the median (or p95 where stated) of {repeats} or more repetitions; the baseline is the "
+        "raw SQLite (or empty-database) equivalent measured in the same run, so ratios hold up better than "
+        "absolute times on a busy machine. Produced by `make bench` (`make bench-quick` for 50,000 messages). "
+        f"{met} of {len(rows)} targets met.",
+        "",
+        *([remarks, ""] if remarks else []),
         "| path | figure | baseline | ratio | target | met |",
         "| --- | --- | --- | --- | --- | --- |",
     ]

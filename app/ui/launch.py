@@ -22,6 +22,7 @@ from app.store.database import list_backups
 from app.sync.qt_bridge import SyncController
 from app.sync.qt_outbox import OutboxController
 from app.ui.demo_starter import DemoStarter
+from app.ui.first_paint import FirstPaintWatcher, report_first_paint_if_asked
 from app.ui.main_window import MainWindow
 from app.ui.resources import app_icon
 from app.ui.theme import apply_theme
@@ -42,6 +43,7 @@ class GuiSession:
     error_box: QMessageBox | None = None
     exit_code: int | None = None
     demo: DemoStarter | None = None
+    first_paint: FirstPaintWatcher | None = None
 
     def close(self) -> None:
         """Stop background work and release the profile (what quitting does)."""
@@ -150,6 +152,7 @@ def _open_profile(
         _fail(session, exc, in_window)
         return
     settle_heap()
+    session.first_paint = report_first_paint_if_asked(window.inbox_view)
     window.show()
     check_keyring(window, ctx)
     session.window, session.ctx, session.exit_code = window, ctx, None
