@@ -36,7 +36,7 @@ def run_all(total: int, workdir: Path, *, log: Log, database: Path, repeats: int
     for item in generate(total):
         per_account[item.account].append(item.message)
     extra: list[list[FetchedMessage]] = [[] for _ in ACCOUNTS]
-    for item in generate(20_000, seed=99):  # live-sync traffic arriving on top of the cache
+    for item in generate(min(total, 20_000), seed=99):  # live-sync traffic arriving on top of the cache
         extra[item.account].append(_renamed(item.message, "live"))
 
     rows = []
