@@ -50,31 +50,7 @@ def search_messages(
     """Messages matching the words (newest first) in conversations matching the operators (and `extra`,
     more SQL conditions on conversations, such as a saved view's)."""
     with engine.connect() as connection:
-        if connection.dialect.name == "sqlite" and query.terms:
-            snippet: Any = literal_column("snippet(messages_fts, 0, '[', ']', '…', 12)")
-            statement = (
-                select(
-                    messages.c.id,
-                    messages.c.conversation_id,
-                    messages.c.created_at,
-                    messages.c.author_handle,
-                    snippet.label("snippet"),
-                )
-                .select_from(text("messages_fts"))
-                .join(messages, messages.c.id == literal_column("messages_fts.rowid"))
-                .where(text("messages_fts MATCH :match").bindparams(match=fts_expression(query.terms)))
-                .order_by(literal_column("messages_fts.rowid").desc())
-            )
-        else:
-            statement = select(
-                messages.c.id,
-                messages.c.conversation_id,
-                messages.c.created_at,
-                messages.c.author_handle,
-                func.substr(messages.c.body_text, 1, 160).label("snippet"),
-            ).order_by(messages.c.id.desc())
-            for term in query.terms:
-                statement = statement.where(messages.c.body_text.ilike(f"%{_escape_like(term.text)}%", escape="\\"))
+        statement = _matching_messages(connection.dialect.name, query.terms)
         statement = _message_filters(statement, query)
         conditions = [*conversation_conditions(query, now=now, me=me, zone=zone), *extra]
         if conditions:
@@ -83,6 +59,34 @@ def search_messages(
             )
         rows = connection.execute(statement.limit(limit)).all()
     return [SearchHit(r.id, r.conversation_id, r.created_at, r.author_handle, r.snippet) for r in rows]
+
+
+def _hit_columns(snippet: Any) -> Any:
+    """The select of a SearchHit's columns, whichever way the words are matched."""
+    return select(
+        messages.c.id,
+        messages.c.conversation_id,
+        messages.c.created_at,
+        messages.c.author_handle,
+        snippet.label("snippet"),
+    )
+
+
+def _matching_messages(dialect: str, terms: tuple[Term, ...]) -> Any:
+    """Messages containing every word, newest first: FTS5 on SQLite, a portable LIKE elsewhere or with no words."""
+    if dialect == "sqlite" and terms:
+        snippet: Any = literal_column("snippet(messages_fts, 0, '[', ']', '…', 12)")
+        return (
+            _hit_columns(snippet)
+            .select_from(text("messages_fts"))
+            .join(messages, messages.c.id == literal_column("messages_fts.rowid"))
+            .where(text("messages_fts MATCH :match").bindparams(match=fts_expression(terms)))
+            .order_by(literal_column("messages_fts.rowid").desc())
+        )
+    statement = _hit_columns(func.substr(messages.c.body_text, 1, 160)).order_by(messages.c.id.desc())
+    for term in terms:
+        statement = statement.where(messages.c.body_text.ilike(f"%{_escape_like(term.text)}%", escape="\\"))
+    return statement
 
 
 def search_conversation_ids(

@@ -1,4 +1,5 @@
-"""Fixtures for integration tests against real server software: a private Matrix Synapse homeserver."""
+"""Fixtures for integration tests against real server software: a private Matrix Synapse homeserver, and a
+private PostgreSQL server holding the store."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
+from app.store.database import open_store
+from tests.peers.postgres import private_postgres, server_binaries
 from tests.peers.synapse import SynapseServer, start_synapse
 
 
@@ -31,3 +35,16 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]
     server = start_synapse(python, tmp_path_factory.mktemp("synapse"), extra_config={"session_lifetime": "30d"})
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def pg_engine() -> Iterator[Engine]:
+    """The store, migrated, on a private PostgreSQL server of its own for each test module."""
+    if server_binaries() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL must be installed in CI (make test installs it)")
+        pytest.skip("PostgreSQL server binaries are not installed")
+    with private_postgres() as url:
+        engine = open_store(url=url)
+        yield engine
+        engine.dispose()

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import Engine
 
 from app.domain.models import ConversationStatus, Platform
@@ -14,23 +11,9 @@ from app.domain.rules import Rule, RuleActions, RuleConditions, split_list
 from app.domain.search_syntax import parse_query
 from app.domain.triage import Priority
 from app.store import accounts, inbox, notes, rules, triage
-from app.store.database import open_store
 from app.store.inbox_query import combine, counts, ordered_ids
 from app.store.ingest import store_page
 from tests.factories import T0, message, page
-from tests.peers.postgres import private_postgres, server_binaries
-
-
-@pytest.fixture(scope="module")
-def pg_engine() -> Iterator[Engine]:
-    if server_binaries() is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL must be installed in CI (make test installs it)")
-        pytest.skip("PostgreSQL server binaries are not installed")
-    with private_postgres() as url:
-        engine = open_store(url=url)
-        yield engine
-        engine.dispose()
 
 
 def test_triage_rules_views_and_notes_run_unchanged_on_postgresql(pg_engine: Engine) -> None:

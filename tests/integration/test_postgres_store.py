@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import Engine
 
 from app.domain.models import ConversationStatus, Direction, Platform
 from app.domain.outbox import OutboxState
 from app.domain.search_syntax import parse_query
 from app.store import accounts, inbox, outbox
-from app.store.database import head_revision, open_store
+from app.store.database import head_revision
 from app.store.ingest import store_page
 from app.store.search import search_conversation_ids
 from tests.factories import T0, message, page
-from tests.peers.postgres import private_postgres, server_binaries
-
-
-@pytest.fixture(scope="module")
-def pg_engine() -> Iterator[Engine]:
-    if server_binaries() is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL must be installed in CI (make test installs it)")
-        pytest.skip("PostgreSQL server binaries are not installed")
-    with private_postgres() as url:
-        engine = open_store(url=url)
-        yield engine
-        engine.dispose()
 
 
 def test_the_store_runs_unchanged_on_postgresql(pg_engine: Engine) -> None:
