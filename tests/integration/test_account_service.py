@@ -23,17 +23,11 @@ from app.store.ingest import store_page
 from app.sync import account_service
 from app.sync.account_service import AccountError, normalize_base_url, time_ago
 from tests.factories import T0, message, page
-from tests.sync_fakes import FakePlatform, isolate_keyring
+from tests.sync_fakes import FakePlatform
+from tests.sync_fixtures import sync_ctx  # noqa: F401 - the fixture ctx
 
 TOKEN = "tok-3f9c2a7d81b64e05"
 ALICE = Identity(platform_user_id="109", handle="@alice@m.example", display_name="Alice")
-
-
-@pytest.fixture
-def ctx(context: AppContext, clock: ManualClock) -> AppContext:
-    isolate_keyring(context)
-    context.clock = clock
-    return context
 
 
 @pytest.fixture

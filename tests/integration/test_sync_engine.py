@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.context import AppContext
 from app.domain.clock import ManualClock
-from app.domain.models import AccountRef, AccountState, Gap, Page, Platform
+from app.domain.models import AccountRef, AccountState, Gap, Page
 from app.errors import AuthError, NetworkError, NotFound, RateLimited
 from app.store import accounts, gaps, inbox
 from app.store.schema import contacts, messages
@@ -23,19 +23,9 @@ from app.sync.engine import SyncEngine
 from app.sync.events import SyncProgress
 from app.sync.writer import StoreWriter
 from tests.factories import T0, message
-from tests.sync_fakes import FakePlatform, isolate_keyring, pages_of
-
-
-@pytest.fixture
-def ctx(context: AppContext, clock: ManualClock) -> AppContext:
-    isolate_keyring(context)
-    context.clock = clock
-    return context
-
-
-@pytest.fixture
-def fake() -> FakePlatform:
-    return FakePlatform()
+from tests.sync_fakes import FakePlatform, pages_of
+from tests.sync_fixtures import add_account as add
+from tests.sync_fixtures import sync_ctx, sync_fake  # noqa: F401 - the fixtures ctx and fake
 
 
 @pytest.fixture
@@ -43,15 +33,6 @@ def engine(ctx: AppContext, fake: FakePlatform):
     writer = StoreWriter()
     yield SyncEngine(ctx, connector_factory=fake, writer=writer)
     writer.shutdown(timeout=5)
-
-
-def add(ctx: AppContext, name: str, *, token: str | None = "token-") -> AccountRef:
-    account = accounts.add_account(
-        ctx.engine, platform=Platform.MASTODON, name=name, base_url="https://m.example", now=T0
-    )
-    if token is not None:
-        ctx.secrets.set(account.id, token + name)
-    return account
 
 
 def stored_ids(ctx: AppContext, account: AccountRef) -> list[str]:

@@ -15,25 +15,14 @@ import pytest
 
 from app.context import AppContext
 from app.domain.clock import ManualClock
-from app.domain.models import AccountRef, AccountState, Platform
+from app.domain.models import AccountRef, AccountState
 from app.errors import AuthError
 from app.store import accounts, inbox
 from app.sync.events import SyncOutcome
 from app.sync.qt_bridge import SyncController
-from tests.factories import T0
-from tests.sync_fakes import Block, FakePlatform, isolate_keyring, pages_of
-
-
-@pytest.fixture
-def ctx(context: AppContext, clock: ManualClock) -> AppContext:
-    isolate_keyring(context)
-    context.clock = clock
-    return context
-
-
-@pytest.fixture
-def fake() -> FakePlatform:
-    return FakePlatform()
+from tests.sync_fakes import Block, FakePlatform, pages_of
+from tests.sync_fixtures import add_account as add
+from tests.sync_fixtures import sync_ctx, sync_fake  # noqa: F401 - the fixtures ctx and fake
 
 
 @pytest.fixture
@@ -41,14 +30,6 @@ def controller(ctx: AppContext, fake: FakePlatform, qtbot) -> Iterator[SyncContr
     controller = SyncController(ctx, connector_factory=fake)
     yield controller
     controller.shutdown()
-
-
-def add(ctx: AppContext, name: str) -> AccountRef:
-    account = accounts.add_account(
-        ctx.engine, platform=Platform.MASTODON, name=name, base_url="https://m.example", now=T0
-    )
-    ctx.secrets.set(account.id, f"token-{name}")
-    return account
 
 
 def test_sync_now_reports_the_outcome_and_the_conversations_that_got_messages(
