@@ -8,7 +8,6 @@ cursor moves past the page so the sync goes on, and the store (FTS index include
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import time
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine
 
 from app.domain.clock import PLAUSIBLE_FROM, PLAUSIBLE_UNTIL
 from app.domain.models import AccountRef, Page, Platform
@@ -31,8 +30,8 @@ from app.platforms.mastodon_parse import id_key, newest_id
 from app.store import accounts, inbox
 from app.store.database import open_store
 from app.store.ingest import store_page
-from app.store.schema import messages
 from tests.peers.json_server import JsonServer, Reply
+from tests.reliability.helpers import assemble, assert_readable_kept, checked_store, fetch_into_store, serial, stored
 from tests.reliability.hostile import (
     PAYLOAD_SETTINGS,
     hostile_text,
@@ -47,7 +46,6 @@ AREA = "Malformed platform data"
 OWN = "1"
 TOKEN = "malformed-token-0123456789"
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-_serial = itertools.count(1)
 
 NOTIFICATION_FIELDS = [("id",), ("type",), ("status",), ("created_at",), ("account",)]
 STATUS_FIELDS = [
@@ -131,49 +129,17 @@ def server() -> Iterator[JsonServer]:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = open_store(tmp_path_factory.mktemp("malformed-mastodon") / "parley.sqlite3")
-    yield engine
-    with engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
-        # FTS5's own check of the full-text index against the messages it indexes; raises if they differ.
-        connection.exec_driver_sql("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
-    engine.dispose()
+    yield from checked_store(tmp_path_factory, "malformed-mastodon")
 
 
 def sync_into_store(server: JsonServer, engine: Engine) -> tuple[AccountRef, list[Page]]:
     """Fetch the mentions stream from `server` with the real connector and store every page, as sync does."""
-    serial = next(_serial)
     account = accounts.add_account(
-        engine, platform=Platform.MASTODON, name=f"brand-{serial}", base_url=server.url, now=NOW, platform_user_id=OWN
-    )
+        engine, platform=Platform.MASTODON, name=f"brand-{next(serial)}", base_url=server.url, now=NOW,
+        platform_user_id=OWN,
+    )  # fmt: skip
     connector = MastodonConnector(account, TOKEN, session=make_session(retries=0))
-    try:
-        pages = list(connector.fetch("mentions", None))
-    finally:
-        connector.close()
-    for page in pages:
-        store_page(engine, account.id, page, now=NOW)
-    return account, pages
-
-
-def stored(engine: Engine, account_id: int) -> dict[str, Any]:
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(messages.c.platform_message_id, messages.c.body_text, messages.c.created_at).where(
-                messages.c.account_id == account_id
-            )
-        ).all()
-    return {row.platform_message_id: row for row in rows}
-
-
-def fts_finds(engine: Engine, word: str) -> bool:
-    with engine.connect() as connection:
-        return (
-            connection.execute(
-                text("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH :w"), {"w": f'"{word}"'}
-            ).scalar_one()
-            > 0
-        )
+    return account, fetch_into_store(engine, account, connector, "mentions", now=NOW)
 
 
 item_strategy = st.one_of(
@@ -200,32 +166,13 @@ def test_a_page_of_broken_mentions_keeps_every_readable_one(
     """
     caplog.clear()
     caplog.set_level(logging.WARNING, logger="app.store.ingest")
-    body: list[Any] = []
-    good: dict[str, str] = {}
-    for number, (kind, detail) in enumerate(items):
-        marker = f"m{next(_serial)}q{number}"
-        if kind == "good":
-            item: Any = notification(number, marker, detail)
-            good[item["status"]["id"]] = marker
-        elif kind == "broken":
-            path, action, value = detail
-            item = mutate(notification(number, marker, "broken"), path, action, value)
-        else:
-            item = detail
-        body.append(item)
+    body, good = assemble(items, notification, lambda item: item["status"]["id"], "m")
     server.routes["/api/v1/notifications"] = once(json.dumps(body).encode())
 
     account, pages = sync_into_store(server, store)
 
-    rows = stored(store, account.id)
-    for status_id, marker in good.items():
-        assert status_id in rows, f"good status {status_id} was not stored"
-        assert marker in rows[status_id].body_text and fts_finds(store, marker)
-    for row in rows.values():
-        assert PLAUSIBLE_FROM <= row.created_at < PLAUSIBLE_UNTIL
+    rows = assert_readable_kept(store, account, pages, good, caplog.text)
     rejected = [item for page in pages for item in page.rejected]
-    for item in rejected:
-        assert f"skipped unreadable item {item.item_id}" in caplog.text
     labels = " ".join(item.item_id for item in rejected)
     for index, item in enumerate(body):
         notification_id = without_surrogates(item.get("id")) if isinstance(item, dict) else None
@@ -255,7 +202,7 @@ def test_odd_timestamps_are_read_or_rejected_never_trusted_blindly(
 
     Survives: the status is stored with a time between 1970 and 2200, or skipped with its id and the reason.
     """
-    item = notification(1, f"m{next(_serial)}")
+    item = notification(1, f"m{next(serial)}")
     item["status"]["created_at"] = moment
     server.routes["/api/v1/notifications"] = once(json.dumps([item]).encode())
     account, pages = sync_into_store(server, store)
@@ -277,10 +224,10 @@ def test_a_10_mb_status_is_stored_cut_to_size_and_its_page_with_it(
     Survives: the page is stored within seconds; the huge body is cut to a bounded size with a note, so
     neither the database nor the thread view has to hold 10 MB.
     """
-    huge = notification(0, f"m{next(_serial)}")
+    huge = notification(0, f"m{next(serial)}")
     filler = "lorem ipsum dolor " if shape == "words" else "<span><b></b></span>"
     huge["status"]["content"] = "<p>" + filler * (10_000_000 // len(filler)) + "</p>"
-    ordinary = [notification(n, f"m{next(_serial)}", "fine") for n in range(1, 6)]
+    ordinary = [notification(n, f"m{next(serial)}", "fine") for n in range(1, 6)]
     server.routes["/api/v1/notifications"] = once(json.dumps([huge, *ordinary]).encode())
 
     started = time.monotonic()
@@ -309,7 +256,7 @@ def test_a_thread_nested_2000_replies_deep_stays_one_conversation(server: JsonSe
     """
     chain = []
     for number in range(2000):
-        item = notification(number, f"m{next(_serial)}", "deep")
+        item = notification(number, f"m{next(serial)}", "deep")
         if number:
             item["status"]["in_reply_to_id"] = str(900_000 + number - 1)
         chain.append(item)
@@ -333,7 +280,7 @@ def test_deeply_nested_json_in_a_status_never_crashes_the_sync(server: JsonServe
     Survives: a depth JSON can hold is stored with the rest of its page; one too deep to read is a
     clear platform error for the whole page, and the cursor stays where it was.
     """
-    marker = f"m{next(_serial)}"
+    marker = f"m{next(serial)}"
     item = json.dumps(notification(1, marker, "nested"))
     poisoned = item[:-1] + ', "x_nested": ' + nested_json(depth) + "}"
     server.routes["/api/v1/notifications"] = once(("[" + poisoned + "]").encode())
@@ -353,7 +300,7 @@ def test_the_failed_page_leaves_the_store_untouched(tmp_path: Path, server: Json
     that names the problem, and nothing of it is written.
     """
     engine = open_store(tmp_path / "parley.sqlite3")
-    good = [notification(n, f"m{next(_serial)}") for n in range(40)]
+    good = [notification(n, f"m{next(serial)}") for n in range(40)]
 
     def route(query: dict[str, list[str]]) -> Reply:
         return Reply.json(list(reversed(good))) if query.get("min_id") == ["0"] else Reply(200, b'[{"id": "20')

@@ -7,7 +7,6 @@ sync token moves on so the next sync does not read the same poison again.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import time
@@ -19,17 +18,14 @@ from urllib.parse import quote
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine
 
-from app.domain.clock import PLAUSIBLE_FROM, PLAUSIBLE_UNTIL
 from app.domain.models import AccountRef, Page, Platform
 from app.platforms.matrix import MatrixConnector
 from app.store import accounts, inbox
-from app.store.database import open_store
-from app.store.ingest import store_page
-from app.store.schema import messages
 from tests.peers.json_server import JsonServer, Reply
-from tests.reliability.hostile import PAYLOAD_SETTINGS, hostile_text, junk, mutate, mutations, odd_millis
+from tests.reliability.helpers import assemble, assert_readable_kept, checked_store, fetch_into_store, serial, stored
+from tests.reliability.hostile import PAYLOAD_SETTINGS, hostile_text, junk, mutations, odd_millis
 
 AREA = "Malformed platform data"
 ME = "@brand:example.org"
@@ -39,7 +35,6 @@ GROUP_ROOM = "!group:example.org"
 TOKEN = "matrix-token-0123456789"
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PREFIX = "/_matrix/client/v3"
-_serial = itertools.count(1)
 
 EVENT_FIELDS = [
     (name,) for name in ("type", "event_id", "sender", "origin_server_ts", "content", "unsigned", "room_id")
@@ -86,13 +81,7 @@ def server() -> Iterator[JsonServer]:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = open_store(tmp_path_factory.mktemp("malformed-matrix") / "parley.sqlite3")
-    yield engine
-    with engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
-        # FTS5's own check of the full-text index against the messages it indexes; raises if they differ.
-        connection.exec_driver_sql("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
-    engine.dispose()
+    yield from checked_store(tmp_path_factory, "malformed-matrix")
 
 
 def serve_sync(server: JsonServer, first: bytes) -> None:
@@ -103,34 +92,11 @@ def serve_sync(server: JsonServer, first: bytes) -> None:
 
 
 def sync_into_store(server: JsonServer, engine: Engine) -> tuple[AccountRef, list[Page]]:
-    serial = next(_serial)
     account = accounts.add_account(
-        engine, platform=Platform.MATRIX, name=f"matrix-{serial}", base_url=server.url, now=NOW, platform_user_id=ME
-    )
-    connector = MatrixConnector(account, TOKEN)
-    try:
-        pages = list(connector.fetch("sync", None))
-    finally:
-        connector.close()
-    for page in pages:
-        store_page(engine, account.id, page, now=NOW)
-    return account, pages
-
-
-def stored(engine: Engine, account_id: int) -> dict[str, Any]:
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(messages.c.platform_message_id, messages.c.body_text, messages.c.created_at).where(
-                messages.c.account_id == account_id
-            )
-        ).all()
-    return {row.platform_message_id: row for row in rows}
-
-
-def fts_finds(engine: Engine, word: str) -> bool:
-    with engine.connect() as connection:
-        query = text("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH :w")
-        return connection.execute(query, {"w": f'"{word}"'}).scalar_one() > 0
+        engine, platform=Platform.MATRIX, name=f"matrix-{next(serial)}", base_url=server.url, now=NOW,
+        platform_user_id=ME,
+    )  # fmt: skip
+    return account, fetch_into_store(engine, account, MatrixConnector(account, TOKEN), "sync", now=NOW)
 
 
 event_strategy = st.one_of(
@@ -165,19 +131,7 @@ def test_a_sync_with_broken_events_keeps_every_readable_one(
     """
     caplog.clear()
     caplog.set_level(logging.WARNING, logger="app.store.ingest")
-    timeline: list[Any] = []
-    good: dict[str, str] = {}
-    for number, (kind, detail) in enumerate(events):
-        marker = f"x{next(_serial)}q{number}"
-        if kind == "good":
-            event: Any = message_event(number, marker, detail)
-            good[event["event_id"]] = marker
-        elif kind == "broken":
-            path, action, value = detail
-            event = mutate(message_event(number, marker, "broken"), path, action, value)
-        else:
-            event = detail
-        timeline.append(event)
+    timeline, good = assemble(events, message_event, lambda event: event["event_id"], "x")
     damaged: Any = {"timeline": {"events": [message_event(99, "other")]}, "state": {"events": [member(ANN, "Ann")]}}
     if damage == "timeline junk":
         damaged["timeline"] = names or None
@@ -195,14 +149,7 @@ def test_a_sync_with_broken_events_keeps_every_readable_one(
 
     account, pages = sync_into_store(server, store)
 
-    rows = stored(store, account.id)
-    for event_id, marker in good.items():
-        assert event_id in rows, f"good event {event_id} was not stored"
-        assert marker in rows[event_id].body_text and fts_finds(store, marker)
-    for row in rows.values():
-        assert PLAUSIBLE_FROM <= row.created_at < PLAUSIBLE_UNTIL
-    for item in (item for page in pages for item in page.rejected):
-        assert f"skipped unreadable item {item.item_id}" in caplog.text
+    assert_readable_kept(store, account, pages, good, caplog.text)
     assert accounts.get_cursor(store, account.id, "sync") == "s1"
 
 
@@ -214,7 +161,7 @@ def test_a_10_mb_matrix_message_is_cut_to_size_and_the_sync_goes_on(server: Json
     huge = message_event(0, "huge")
     huge["content"]["body"] = "spam " * 2_000_000
     huge["content"]["formatted_body"] = "<p>" + "<i>spam</i> " * 1_000_000 + "</p>"
-    ordinary = [message_event(n, f"x{next(_serial)}", "fine") for n in range(1, 6)]
+    ordinary = [message_event(n, f"x{next(serial)}", "fine") for n in range(1, 6)]
     serve_sync(server, json.dumps(sync_body({DM_ROOM: {"timeline": {"events": [huge, *ordinary]}}})).encode())
 
     started = time.monotonic()
@@ -241,7 +188,7 @@ def test_a_reply_chain_2000_deep_in_a_group_room_is_one_conversation(server: Jso
     chain = []
     for number in range(2000):
         sender = ANN if number % 2 == 0 else ME
-        event = message_event(number, f"x{next(_serial)}", "deep", sender=sender)
+        event = message_event(number, f"x{next(serial)}", "deep", sender=sender)
         event["content"]["m.mentions"] = {"user_ids": [ME]} if sender == ANN else {}
         if number:
             event["content"]["m.relates_to"] = {"m.in_reply_to": {"event_id": chain[-1]["event_id"]}}
