@@ -74,19 +74,21 @@ def _bulk_ingest(
     per_account: list[list[FetchedMessage]], database: Path, workdir: Path, log: Log, repeats: int
 ) -> tuple[Engine, list[Row]]:
     total = sum(len(m) for m in per_account)
-    raw_samples, app_samples, rebuild_samples = [], [], []
+    raw_samples, app_samples, rebuild_samples, cpu_ratios = [], [], [], []
     engine: Engine | None = None
     for repeat in range(repeats):  # interleaved, so a busy moment of the machine hits both alike
-        raw_samples.append(_raw_executemany(per_account, workdir / "raw.sqlite3"))
+        raw_wall, raw_cpu = _raw_executemany(per_account, workdir / "raw.sqlite3")
+        raw_samples.append(raw_wall)
         if engine is not None:
             engine.dispose()
         _remove_database(database)
         engine = open_store(database)
         account_ids = _add_accounts(engine)
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         for account_id, batch in zip(account_ids, per_account, strict=True):
             bulk_ingest(engine, account_id, batch, now=NOW, stream="bench", cursor="end", rebuild_text_index=False)
         app_samples.append(time.perf_counter() - started)
+        cpu_ratios.append(raw_cpu / (time.process_time() - started_cpu))
         started = time.perf_counter()
         with engine.begin() as connection:
             rebuild_fts(connection)
@@ -106,7 +108,8 @@ def _bulk_ingest(
             ">= 0.60 of raw",
             ratio >= 0.60,
             f"median of {repeats}, each into a new file; the store also creates contacts and conversation "
-            "summaries, and checks foreign keys; the raw path inserts the message rows only",
+            "summaries, and checks foreign keys; the raw path inserts the message rows only; in CPU time of "
+            f"this process the ratio is {median(cpu_ratios):.2f}",
         ),
         Row(
             "text index rebuild after bulk ingest",
@@ -145,8 +148,9 @@ def _message_tuple(message: FetchedMessage, account_id: int, conversation_id: in
     )
 
 
-def _raw_executemany(per_account: list[list[FetchedMessage]], path: Path) -> float:
-    """The same message rows into the same table with plain sqlite3: the limit the store is measured against."""
+def _raw_executemany(per_account: list[list[FetchedMessage]], path: Path) -> tuple[float, float]:
+    """The same message rows into the same table with plain sqlite3: the limit the store is measured against.
+    Seconds taken, and CPU seconds."""
     _remove_database(path)
     open_store(path).dispose()  # the same schema
     connection = sqlite3.connect(path)
@@ -155,7 +159,7 @@ def _raw_executemany(per_account: list[list[FetchedMessage]], path: Path) -> flo
     for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
         connection.execute(f'DROP TRIGGER "{name}"')
     keys: dict[tuple[int, str], int] = {}
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     rows = []  # building the rows from the same messages is part of the raw path, as it is of the store's
     for account_index, batch in enumerate(per_account, start=1):
         for message in batch:
@@ -168,9 +172,9 @@ def _raw_executemany(per_account: list[list[FetchedMessage]], path: Path) -> flo
             "body_html, attachments, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
     connection.close()
-    return seconds
+    return seconds, cpu
 
 
 def _pages(messages: list[FetchedMessage]) -> list[Page]:
@@ -181,17 +185,16 @@ def _pages(messages: list[FetchedMessage]) -> list[Page]:
 
 
 def _live_sync(engine: Engine, extra: list[list[FetchedMessage]], log: Log) -> Row:
-    account_ids = [a.id for a in accounts.list_accounts(engine)]
     by_name = {a.name: a.id for a in accounts.list_accounts(engine)}
     ordered = [by_name[name] for name, _, _ in ACCOUNTS]
     count = sum(len(m) for m in extra)
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     for account_id, batch in zip(ordered, extra, strict=True):
         for page in _pages(batch):
             store_page(engine, account_id, page, now=NOW)
     rate = count / (time.perf_counter() - started)
-    log(f"live sync: {rate:,.0f} msg/s")
-    del account_ids
+    cpu_rate = count / (time.process_time() - started_cpu)
+    log(f"live sync: {rate:,.0f} msg/s ({cpu_rate:,.0f} per CPU second)")
     return Row(
         "live sync upsert with text-index triggers",
         f"{rate:,.0f} msg/s",
@@ -199,23 +202,33 @@ def _live_sync(engine: Engine, extra: list[list[FetchedMessage]], log: Log) -> R
         "-",
         ">= 5,000 msg/s",
         rate >= 5000,
-        f"{count:,} new messages in pages of {PAGE}, each page one transaction with its cursor",
+        f"{count:,} new messages in pages of {PAGE}, each page one transaction with its cursor, tone scored; "
+        f"{cpu_rate:,.0f} msg per CPU second of this process (what a machine of its own would reach)",
     )
 
 
 def _resync(engine: Engine, per_account: list[list[FetchedMessage]], log: Log) -> Row:
     by_name = {a.name: a.id for a in accounts.list_accounts(engine)}
-    samples = []
+    samples, cpu_samples = [], []
     for _ in range(3):
-        count, started = 0, time.perf_counter()
+        count, started, started_cpu = 0, time.perf_counter(), time.process_time()
         for (name, _, _), batch in zip(ACCOUNTS, per_account, strict=True):
             for page in _pages(batch[-20_000:]):
                 store_page(engine, by_name[name], page, now=NOW)
                 count += len(page.messages)
         samples.append(count / (time.perf_counter() - started))
-    rate = median(samples)
-    log(f"re-sync: {rate:,.0f} msg/s")
-    return Row("re-sync of already stored messages", f"{rate:,.0f} msg/s", "-", "-", ">= 80,000 msg/s", rate >= 80_000)
+        cpu_samples.append(count / (time.process_time() - started_cpu))
+    rate, cpu_rate = median(samples), median(cpu_samples)
+    log(f"re-sync: {rate:,.0f} msg/s ({cpu_rate:,.0f} per CPU second)")
+    return Row(
+        "re-sync of already stored messages",
+        f"{rate:,.0f} msg/s",
+        "-",
+        "-",
+        ">= 80,000 msg/s",
+        rate >= 80_000,
+        f"median of 3; {cpu_rate:,.0f} msg per CPU second of this process",
+    )
 
 
 INBOX_SQL = (

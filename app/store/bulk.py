@@ -10,7 +10,7 @@ from itertools import islice
 from sqlalchemy import Connection, Engine
 
 from app.domain.models import FetchedMessage
-from app.store.ingest import IngestResult, store_messages, write_cursor
+from app.store.ingest import DeferredSummaries, IngestResult, store_messages, write_cursor
 
 
 @dataclass
@@ -41,10 +41,14 @@ def bulk_ingest(
     with engine.begin() as connection:
         sqlite = connection.dialect.name == "sqlite"
         triggers = _drop_fts_triggers(connection) if sqlite else []
+        summaries = DeferredSummaries()
         for part in _batches(fetched, batch):
-            stored: IngestResult = store_messages(connection, account_id, part, score_tone=score_tone)
+            stored: IngestResult = store_messages(
+                connection, account_id, part, score_tone=score_tone, deferred=summaries
+            )
             result.stored += stored.stored
             result.duplicates += stored.duplicates
+        summaries.write(connection)
         if stream is not None and cursor is not None:
             write_cursor(connection, account_id, stream, cursor, now=now)
         if sqlite:

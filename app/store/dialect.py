@@ -32,11 +32,16 @@ def in_values(connection: Connection, column: Any, values: list[Any]) -> Iterato
     """
     if connection.dialect.name == "sqlite":
         if values:
-            listed = func.json_each(json.dumps(values)).table_valued("value")
-            yield column.in_(select(listed.c.value))
+            yield json_listed(column, json.dumps(values))
         return
     for part in chunks(values):
         yield column.in_(part)
+
+
+def json_listed(column: Any, values: Any) -> ColumnElement[bool]:
+    """`column IN` the items of a JSON array (a string, or a bind parameter that will hold one); SQLite only."""
+    listed = func.json_each(values).table_valued("value")
+    return column.in_(select(listed.c.value))  # type: ignore[no-any-return]
 
 
 def positional_sql(statement: Any, columns: tuple[str, ...]) -> str:

@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import operator
+from collections import namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -28,9 +29,9 @@ from app.domain.policy import default_due_at
 from app.domain.sentiment import is_likely_complaint
 from app.domain.sentiment import score as sentiment_score
 from app.domain.triage import Priority
-from app.store.dialect import in_values, positional_sql, upsert
-from app.store.rules import apply_rules
-from app.store.schema import contacts, conversations, messages, sync_cursors, sync_gaps, to_millis
+from app.store.dialect import in_values, json_listed, positional_sql, upsert
+from app.store.rules import apply_rules, load_rules
+from app.store.schema import contacts, conversations, from_millis, messages, sync_cursors, sync_gaps, to_millis
 
 log = logging.getLogger("app.store.ingest")
 
@@ -89,12 +90,18 @@ def record_gap(connection: Connection, account_id: int, gap: Gap, *, now: dateti
 
 
 def store_messages(
-    connection: Connection, account_id: int, fetched: Iterable[FetchedMessage], *, score_tone: bool = True
+    connection: Connection,
+    account_id: int,
+    fetched: Iterable[FetchedMessage],
+    *,
+    score_tone: bool = True,
+    deferred: DeferredSummaries | None = None,
 ) -> IngestResult:
     """Store new messages with their conversations' summaries, then run the rules over the customer messages.
 
     `score_tone=False` (bulk imports) skips the sentiment estimate: ~70 µs per customer message, a third of
-    a bulk import's time at a million messages.
+    a bulk import's time at a million messages. With `deferred` (bulk imports, one transaction) the updated
+    summaries of existing conversations are kept there until its `write()`.
     """
     result = IngestResult()
     unique: dict[str, FetchedMessage] = {}
@@ -122,8 +129,10 @@ def store_messages(
         if m.direction is Direction.INBOUND
     }
     contact_ids = _ensure_contacts(connection, account_id, fresh)
-    conversation_of = _resolve_conversations(connection, account_id, fresh, contact_ids, scores)
+    conversation_of = _resolve_conversations(connection, account_id, fresh, contact_ids, scores, deferred)
     _insert_messages(connection, account_id, fresh, conversation_of, scores)
+    if deferred is not None and (deferred.rows or deferred.pending) and load_rules(connection, enabled_only=True):
+        deferred.write(connection, forget=True)  # rules change status and priority in the database itself
     apply_rules(connection, account_id, fresh, conversation_of, scores)
     result.stored = len(fresh)
     result.conversation_ids = set(conversation_of.values())
@@ -324,6 +333,7 @@ def _resolve_conversations(
     fresh: list[FetchedMessage],
     contact_ids: dict[str, int],
     scores: dict[str, int | None],
+    deferred: DeferredSummaries | None = None,
 ) -> dict[str, int]:
     """Thread each message: into its parent's conversation when the parent is known, else by its key.
 
@@ -358,9 +368,9 @@ def _resolve_conversations(
             members.append(message)
 
     new_ids = _insert_conversations(
-        connection, account_id, {k: v for k, v in grouped.items() if isinstance(k, str)}, contact_ids, scores
+        connection, account_id, {k: v for k, v in grouped.items() if isinstance(k, str)}, contact_ids, scores, deferred
     )
-    _update_conversations(connection, {k: v for k, v in grouped.items() if isinstance(k, int)}, scores)
+    _update_conversations(connection, {k: v for k, v in grouped.items() if isinstance(k, int)}, scores, deferred)
     return {pid: slot if isinstance(slot, int) else new_ids[slot] for pid, slot in slot_of.items()}
 
 
@@ -370,6 +380,7 @@ def _insert_conversations(
     opened: dict[str, list[FetchedMessage]],
     contact_ids: dict[str, int],
     scores: dict[str, int | None],
+    deferred: DeferredSummaries | None = None,
 ) -> dict[str, int]:
     if not opened:
         return {}
@@ -397,14 +408,19 @@ def _insert_conversations(
         # The driver cannot return ids from executemany; a plain insert and one keyed read are faster
         # than SQLAlchemy's RETURNING batches, and the unique (account, key) index makes the read cheap.
         _insert_conversation_rows_sqlite(connection, rows)
-        return _conversation_ids_by_key(connection, account_id, list(opened))
-    created = connection.execute(
-        insert(conversations).returning(
-            conversations.c.id, conversations.c.conversation_key, sort_by_parameter_order=True
-        ),
-        rows,
-    )
-    return {row.conversation_key: row.id for row in created}
+        new_ids = _conversation_ids_by_key(connection, account_id, list(opened))
+    else:
+        created = connection.execute(
+            insert(conversations).returning(
+                conversations.c.id, conversations.c.conversation_key, sort_by_parameter_order=True
+            ),
+            rows,
+        )
+        new_ids = {row.conversation_key: row.id for row in created}
+    if deferred is not None:
+        for row in rows:
+            deferred.known(new_ids[row["conversation_key"]], row)
+    return new_ids
 
 
 def _insert_conversation_rows_sqlite(connection: Connection, rows: list[dict[str, Any]]) -> None:
@@ -462,26 +478,140 @@ class _Blank:
 
 
 def _update_conversations(
-    connection: Connection, grouped: dict[int, list[FetchedMessage]], scores: dict[str, int | None]
+    connection: Connection,
+    grouped: dict[int, list[FetchedMessage]],
+    scores: dict[str, int | None],
+    deferred: DeferredSummaries | None = None,
 ) -> None:
     if not grouped:
         return
-    current = {}
-    for listed in in_values(connection, conversations.c.id, list(grouped)):
-        for row in connection.execute(select(conversations).where(listed)):
-            current[row.id] = row
+    held = deferred.rows if deferred is not None else {}
+    current = _stored_summaries(connection, [cid for cid in grouped if cid not in held])
     rows = []
     for conversation_id, new_messages in grouped.items():
-        values = _summary_after(current[conversation_id], new_messages, scores)
-        values.setdefault("status", current[conversation_id].status)
-        rows.append({"target_id": conversation_id, **values})
-    columns = [name for name in rows[0] if name != "target_id"]
+        row = held.get(conversation_id) or current[conversation_id]
+        values = _summary_after(row, new_messages, scores)
+        values.setdefault("status", row.status)
+        if deferred is not None:
+            deferred.changed(conversation_id, row._replace(**values))
+        else:
+            rows.append({"target_id": conversation_id, **values})
+    _write_summaries(connection, rows)
+
+
+def _write_summaries(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Update conversations' summaries: each row holds `target_id` (the conversation) and the new values."""
+    if not rows:
+        return
+    columns = tuple(name for name in rows[0] if name != "target_id")
+    if connection.dialect.name == "sqlite":
+        # On a large import most batches add to conversations opened by earlier ones: tens of thousands of
+        # updates, each a dozen values, so they go to the driver as plain tuples like the inserts.
+        sql, order = _sqlite_summary_write(columns)
+        moments = [index for index, name in enumerate(order) if name in _MOMENT_COLUMNS]
+        values_list = []
+        for row in rows:
+            row_values = [row[name] for name in order]
+            for index in moments:
+                if row_values[index] is not None:
+                    row_values[index] = to_millis(row_values[index])
+            values_list.append(tuple(row_values))
+        connection.exec_driver_sql(sql, values_list)
+        return
     connection.execute(
         update(conversations)
         .where(conversations.c.id == bindparam("target_id"))
         .values({name: bindparam(name) for name in columns}),
         rows,
     )
+
+
+# What _summary_after reads of a stored conversation.
+_Stored = namedtuple(
+    "_Stored",
+    (
+        "id", "kind", "last_message_at", "message_count", "unread_count", "waiting_since", "last_inbound_at",
+        "next_due_at", "snippet", "status", "snoozed_until", "sentiment", "priority", "priority_locked",
+    ),
+)  # fmt: skip
+
+
+_SUMMARY_VALUES = (
+    "last_message_at", "snippet", "last_inbound_at", "message_count", "unread_count", "waiting_since", "next_due_at",
+    "status", "snoozed_until", "sentiment", "priority",
+)  # fmt: skip
+
+
+class DeferredSummaries:
+    """The summaries of a large import's conversations, held between its batches and written once at the end.
+
+    Messages of one conversation are spread over the whole history, so nearly every batch of a long import
+    adds to conversations that earlier batches opened; writing their summaries once, instead of once per
+    batch, saves most of the import's conversation updates (each moves entries in four indexes). Only for
+    writes inside one transaction, where nothing else reads the summaries before `write()`.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[int, Any] = {}
+        self.pending: set[int] = set()
+
+    def known(self, conversation_id: int, inserted: dict[str, Any]) -> None:
+        """A conversation just inserted with these values (already in the database)."""
+        self.rows[conversation_id] = _Stored(
+            id=conversation_id, priority_locked=0, **{name: inserted[name] for name in _Stored._fields[1:-1]}
+        )
+
+    def changed(self, conversation_id: int, row: Any) -> None:
+        self.rows[conversation_id] = row
+        self.pending.add(conversation_id)
+
+    def write(self, connection: Connection, *, forget: bool = False) -> None:
+        """Write the held changes; held rows stay known (they now match the database) unless `forget`."""
+        rows = [
+            {"target_id": cid, **{name: getattr(self.rows[cid], name) for name in _SUMMARY_VALUES}}
+            for cid in self.pending
+        ]
+        _write_summaries(connection, rows)
+        self.pending.clear()
+        if forget:
+            self.rows.clear()
+
+
+def _stored_summaries(connection: Connection, ids: list[int]) -> dict[int, Any]:
+    current: dict[int, Any] = {}
+    if connection.dialect.name != "sqlite":
+        columns = [conversations.c[name] for name in _Stored._fields]
+        for listed in in_values(connection, conversations.c.id, ids):
+            for row in connection.execute(select(*columns).where(listed)):
+                current[row.id] = _Stored._make(row)
+        return current
+    moments = [index for index, name in enumerate(_Stored._fields) if name in _MOMENT_COLUMNS]
+    for stored in connection.exec_driver_sql(_sqlite_summary_read(), (json.dumps(ids),)):
+        values = list(stored)
+        for index in moments:
+            if values[index] is not None:
+                values[index] = from_millis(values[index])
+        current[values[0]] = _Stored._make(values)
+    return current
+
+
+@functools.cache
+def _sqlite_summary_read() -> str:
+    statement = select(*(conversations.c[name] for name in _Stored._fields)).where(
+        json_listed(conversations.c.id, bindparam("ids"))
+    )
+    return str(statement.compile(dialect=sqlite.dialect()))
+
+
+@functools.cache
+def _sqlite_summary_write(columns: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    statement = (
+        update(conversations)
+        .where(conversations.c.id == bindparam("target_id"))
+        .values({name: bindparam(name) for name in columns})
+    )
+    compiled = statement.compile(dialect=sqlite.dialect())
+    return str(compiled), tuple(compiled.positiontup or ())
 
 
 def _summary_after(row: Any, new_messages: list[FetchedMessage], scores: dict[str, int | None]) -> dict[str, Any]:

@@ -200,3 +200,64 @@ def test_migrations_build_exactly_the_schema_the_models_describe(tmp_path: Path)
             assert compare_metadata(context, metadata) == []
     finally:
         engine.dispose()
+
+
+_SUMMARY_COLUMNS = (
+    "conversation_key, contact_id IS NOT NULL, kind, status, priority, assignee, snoozed_until, opened_at, "
+    "last_message_at, last_inbound_at, snippet, unread_count, message_count, waiting_since, next_due_at, closed_at, "
+    "sentiment"
+)
+
+
+def _summaries(engine) -> list[tuple[object, ...]]:
+    with engine.connect() as connection:
+        return connection.exec_driver_sql(
+            f"SELECT {_SUMMARY_COLUMNS} FROM conversations ORDER BY conversation_key"
+        ).all()
+
+
+@pytest.mark.parametrize("with_rule", [False, True], ids=["no-rules", "a-rule-assigning-and-raising-priority"])
+def test_bulk_import_in_many_batches_leaves_the_summaries_a_page_by_page_sync_leaves(
+    tmp_path: Path, with_rule: bool
+) -> None:
+    """A bulk import holds conversation summaries between its batches and writes them once: the conversations
+    must end exactly as storing the same messages page by page leaves them (counts, unread, waiting clock, due
+    time, snippet, status), also when a rule assigns and raises priority while the import runs."""
+    from app.domain.rules import Rule, RuleActions, RuleConditions
+    from app.domain.triage import Priority
+    from app.store import rules
+    from app.store.bulk import bulk_ingest
+
+    history = []
+    for i in range(400):  # 25 threads; replies and answers interleave, so every batch adds to older threads
+        outbound = i % 7 == 3
+        history.append(
+            message(
+                str(i),
+                key=f"k{i % 25}",
+                minutes=i,
+                text=("thanks, sorted" if outbound else f"parcel {i} still late, refund?" if i % 11 == 0 else "hi"),
+                author="brand" if outbound else f"c{i % 25}",
+                direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
+            )
+        )
+    results = []
+    for name in ("bulk", "pages"):
+        engine = open_store(tmp_path / f"{name}.sqlite3")
+        brand = accounts.add_account(engine, platform=Platform.MASTODON, name="b", base_url="https://m", now=T0)
+        if with_rule:
+            rules.add_rule(
+                engine,
+                Rule("Refunds", RuleConditions(keywords=("refund",)),
+                     RuleActions(assignee="Billing", priority=Priority.HIGH)),
+            )  # fmt: skip
+        if name == "bulk":
+            bulk_ingest(engine, brand.id, history, now=T0, batch=30, score_tone=True)
+        else:
+            for start in range(0, len(history), 30):
+                store_page(engine, brand.id, page(*history[start : start + 30]), now=T0)
+        results.append(_summaries(engine))
+        engine.dispose()
+    bulk, pages = results
+    assert len(bulk) == 25 and bulk == pages
+    assert {row[11] for row in bulk} != {0}  # unread counts moved, so the comparison compares something
