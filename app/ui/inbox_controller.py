@@ -4,7 +4,9 @@ What runs where: the id list of a view (up to ~120 ms at 200k conversations) and
 hundred ms for every entry together) are read by worker jobs; the GUI thread only swaps the finished id list
 into the model, keeping the open conversation, the selection and the scroll position. Reloads asked for
 while one runs are merged into one more run, so a burst of synced pages costs at most two reads. The first
-list is read on the GUI thread, so the window opens with its rows.
+screen is read on the GUI thread, so the window opens with its rows; the whole list is read once that
+screen is painted, as the worker reading 200k ids would otherwise compete with start-up for the interpreter
+(measured: a 1M-message profile painted ~20% later than an empty one, and as fast once deferred).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from app.domain.search_syntax import SearchQuery, SearchSyntaxError
 from app.domain.views import DEFAULT_VIEWS, Order, SavedView
 from app.store import accounts, triage
 from app.store.inbox_query import InboxQuery, counts, ordered_ids, refresh_statistics
+from app.ui.first_paint import FirstPaintWatcher
 from app.ui.models.inbox_model import InboxModel
 from app.ui.widgets.filter_bar import FilterBar
 from app.ui.widgets.inbox_view import InboxView
@@ -35,6 +38,7 @@ DEFAULT_KEY = "view:all-open"
 COUNTS_DELAY_MS = 400
 TICK_MS = 60_000
 FIRST_SCREEN = 1000  # rows read on the GUI thread at start-up: ~1 ms even at 200k conversations
+WHOLE_LIST_LATEST_MS = 1000  # a window that is not shown (or never paints) still gets its whole list
 STATISTICS_DELAY_MS = 5_000
 _NOT_CLOSED = (ConversationStatus.OPEN, ConversationStatus.PENDING, ConversationStatus.SNOOZED)
 
@@ -73,6 +77,8 @@ class InboxController(QObject):
         self._jobs: list[Job] = []
         self._entries: tuple[list[tuple[str, str]], list[str], list[str]] | None = None
         self._pending_selection: tuple[list[int], int] | None = None
+        self._whole_list_due = False
+        self._first_paint: FirstPaintWatcher | None = None
         self._counts_timer = QTimer(self)
         self._counts_timer.setSingleShot(True)
         self._counts_timer.setInterval(COUNTS_DELAY_MS)
@@ -87,11 +93,14 @@ class InboxController(QObject):
         filters.set_order(self.views[DEFAULT_KEY.split(":", 1)[1]].order)
         model.set_loader(self._read_ids)
         # The first screen is read on the GUI thread, so the window opens with its rows; the whole list
-        # follows from a worker (at 200k conversations it takes ~120 ms, the first screen ~1 ms).
+        # follows from a worker once that screen is painted (at 200k conversations it takes ~120 ms, the
+        # first screen ~1 ms).
         first = ordered_ids(ctx.engine, self.current_query(), now=now(), limit=FIRST_SCREEN)
         model.set_ids(first)
         if len(first) >= FIRST_SCREEN:
-            self.reload()
+            self._whole_list_due = True
+            self._first_paint = FirstPaintWatcher(view, self._read_whole_list)
+            QTimer.singleShot(WHOLE_LIST_LATEST_MS, self, self._read_whole_list)
         sidebar.entry_chosen.connect(self._on_sidebar_entry_chosen)
         filters.changed.connect(self._on_filters_changed)
         self._tick.start()
@@ -180,6 +189,12 @@ class InboxController(QObject):
         self.reload(query_changed=True)
 
     # --- reloading ----------------------------------------------------------------------------------------
+    @Slot()
+    def _read_whole_list(self) -> None:
+        if self._whole_list_due:
+            self._whole_list_due = False
+            self.reload()
+
     def reload(self, *, query_changed: bool = False) -> None:
         """Read the current query's ids on a worker and swap them in, keeping the user's place.
 
@@ -188,6 +203,7 @@ class InboxController(QObject):
         """
         if query_changed:
             self._generation += 1
+        self._whole_list_due = False  # this read lists everything too
         if self._list_job is not None:
             self._list_again = True
             return
