@@ -8,10 +8,12 @@ sent to the commenter, `recipient: {comment_id}`) within 7 days of the comment.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from app.domain.models import MessageKind, Platform
+from app.domain.models import Direction, MessageKind, Platform
 
 STANDARD_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
@@ -76,6 +78,11 @@ def reply_rule(
     else:
         alternative = "Reply publicly to one of their comments instead, or wait until they write again."
     return SendRule(allowed=False, reason=reason, alternative=alternative)
+
+
+def last_inbound_at(messages: Iterable[Any]) -> datetime | None:
+    """When the person last wrote: the newest inbound message's time (objects with direction and created_at)."""
+    return max((m.created_at for m in messages if m.direction is Direction.INBOUND), default=None)
 
 
 def private_reply_rule(comment_at: datetime, now: datetime) -> SendRule:
