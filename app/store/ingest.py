@@ -119,7 +119,7 @@ def store_messages(
         if m.direction is Direction.INBOUND
     }
     contact_ids = _ensure_contacts(connection, account_id, fresh)
-    clocks = PageClocks.for_account(connection, account_id)
+    clocks = PageClocks(connection, account_id)
     conversation_of, new_ids = _resolve_conversations(connection, account_id, fresh, contact_ids, scores, clocks)
     _insert_messages(connection, account_id, fresh, conversation_of, scores)
     clocks.write(connection, new_ids)
@@ -337,8 +337,7 @@ def _resolve_conversations(
         grouped.setdefault(slot_of[message.platform_message_id], []).append(message)
 
     existing = {k: v for k, v in grouped.items() if isinstance(k, int)}
-    if existing:
-        clocks.know_existing(connection, list(existing))
+    clocks.existing = list(existing)
     new_ids = _insert_conversations(
         connection, account_id, {k: v for k, v in grouped.items() if isinstance(k, str)}, contact_ids, scores, clocks
     )
@@ -489,8 +488,7 @@ def _summary_after(
     new_tone: int | None = None
     waiting_since = None if row.status == _CLOSED else row.waiting_since
     running_before = waiting_since is not None
-    had_clock = clocks.had_clock(slot, row.waiting_since)
-    started: list[list[Any]] = []  # [start, answered or None, first] of each clock this page starts
+    started: list[list[Any]] = []  # [start, answered or None] of each clock this page starts
     answered_before: datetime | None = None  # our reply to the clock that was already running
     for message in new_messages:  # one pass: this runs for every conversation of every page
         created = message.created_at
@@ -499,8 +497,7 @@ def _summary_after(
         if message.direction is Direction.INBOUND:
             if waiting_since is None:
                 waiting_since = created
-                started.append([created, None, not had_clock])
-                had_clock = True
+                started.append([created, None])
             inbound_times.append(created)
             tone = scores.get(message.platform_message_id)
             if tone is not None and (new_tone is None or tone < new_tone):
@@ -529,9 +526,12 @@ def _summary_after(
     next_due_at, next_warn_at = (row.next_due_at, row.next_warn_at) if waiting_since is not None else (None, None)
     if started:
         policy = clocks.policy(slot, MessageKind(row.kind), priority)
-        for start, answered, first in started:
+        first = not clocks.had_clock(slot, row.waiting_since)  # only a conversation's first clock is "first"
+        for start, answered in started:
             clocks.start(slot, account_id, start, answered, first, policy)
-        start, answered, first = started[-1]
+            first = False
+        start, answered = started[-1]
+        first = len(started) == 1 and not clocks.had_clock(slot, row.waiting_since)
         if answered is None:
             next_due_at = policy.due_at(start, first_response=first)
             next_warn_at = policy.warning_at(start, first_response=first)

@@ -7,44 +7,47 @@ page's records with a handful of statements.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects import sqlite
 
 from app.domain.models import MessageKind, Platform
 from app.domain.rules import Outcome
 from app.domain.timers import ResponseKind, ResponsePolicy, choose_policy
 from app.store import clocks
-from app.store.dialect import chunks
+from app.store.dialect import chunks, positional_sql
 from app.store.policies import load_policies
-from app.store.schema import accounts, conversation_tags, response_records, tags
+from app.store.schema import accounts, conversation_tags, response_records, tags, to_millis
 
 Slot = int | str  # an existing conversation's id, or the key of one this page opens
 
 
 @dataclass
 class PageClocks:
-    policies: tuple[ResponsePolicy, ...]
-    platform: Platform
-    account: str
-    tags_of: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    with_records: set[int] = field(default_factory=set)
+    """What one page did to its conversations' clocks. The facts policies need (the account, existing
+    conversations' tags and records) are read only when a clock starts, so a page that starts none (replies,
+    follow-ups to a running clock) costs no extra reads."""
+
+    connection: Connection
+    account_id: int
+    existing: list[int] = field(default_factory=list)
+    _account: tuple[Platform, str] | None = None
+    _policies: tuple[ResponsePolicy, ...] | None = None
+    _known: tuple[dict[int, tuple[str, ...]], set[int]] | None = None
     records: list[dict[str, Any]] = field(default_factory=list)  # new records, "slot" not yet resolved
     answered: dict[int, datetime] = field(default_factory=dict)  # running records answered by this page
     pause_ends: dict[int, datetime] = field(default_factory=dict)  # pending clocks this page resumes or answers
     started: set[Slot] = field(default_factory=set)
 
-    @classmethod
-    def for_account(cls, connection: Connection, account_id: int) -> PageClocks:
-        account = connection.execute(
-            select(accounts.c.name, accounts.c.platform).where(accounts.c.id == account_id)
-        ).one()
-        return cls(load_policies(connection), Platform(account.platform), account.name)
-
-    def know_existing(self, connection: Connection, ids: list[int]) -> None:
+    def _existing_facts(self) -> tuple[dict[int, tuple[str, ...]], set[int]]:
         """Tags (policy rules read them) and whether a clock ever ran, for the page's existing conversations."""
+        if self._known is not None:
+            return self._known
+        connection, ids = self.connection, self.existing
         names: dict[int, list[str]] = {}
         for part in chunks(ids):
             for cid, name in connection.execute(
@@ -53,16 +56,28 @@ class PageClocks:
                 .where(conversation_tags.c.conversation_id.in_(part))
             ):
                 names.setdefault(cid, []).append(name)
-        self.tags_of = {cid: tuple(found) for cid, found in names.items()}
-        self.with_records = clocks.conversations_with_records(connection, ids)
+        self._known = (
+            {cid: tuple(found) for cid, found in names.items()},
+            clocks.conversations_with_records(connection, ids),
+        )
+        return self._known
 
     def had_clock(self, slot: Slot, waiting_since: datetime | None) -> bool:
-        return isinstance(slot, int) and (waiting_since is not None or slot in self.with_records)
+        if not isinstance(slot, int):
+            return False
+        return waiting_since is not None or slot in self._existing_facts()[1]
 
     def policy(self, slot: Slot, kind: MessageKind, priority: int) -> ResponsePolicy:
-        tag_list = self.tags_of.get(slot, ()) if isinstance(slot, int) else ()
+        if self._account is None or self._policies is None:
+            row = self.connection.execute(
+                select(accounts.c.name, accounts.c.platform).where(accounts.c.id == self.account_id)
+            ).one()
+            self._account = (Platform(row.platform), row.name)
+            self._policies = load_policies(self.connection)
+        platform, account = self._account
+        tag_list = self._existing_facts()[0].get(slot, ()) if isinstance(slot, int) else ()
         return choose_policy(
-            self.policies, platform=self.platform, account=self.account, kind=kind, priority=priority, tags=tag_list
+            self._policies, platform=platform, account=account, kind=kind, priority=priority, tags=tag_list
         )
 
     def start(
@@ -98,7 +113,7 @@ class PageClocks:
             for row in self.records:
                 slot = row.pop("slot")
                 row["conversation_id"] = slot if isinstance(slot, int) else new_ids[slot]
-            connection.execute(insert(response_records), self.records)
+            _insert_records(connection, self.records)
         resumed = [cid for cid in self.pause_ends if cid not in self.answered]
         if resumed:
             clocks.refresh_due(connection, resumed)
@@ -119,3 +134,32 @@ class PageClocks:
         for cid, outcome in outcomes.items():
             if outcome.status is not None:
                 clocks.status_changed(connection, [cid], outcome.status, now=at)
+
+
+_RECORD_COLUMNS = (
+    "conversation_id", "account_id", "kind", "started_at", "due_at", "warn_at", "answered_at", "paused_s",
+    "policy_id", "policy_name", "target_s",
+)  # fmt: skip
+_RECORD_TIMES = frozenset({"started_at", "due_at", "warn_at", "answered_at"})
+
+
+@functools.cache
+def _sqlite_record_insert() -> str:
+    return positional_sql(sqlite.insert(response_records), _RECORD_COLUMNS)
+
+
+def _insert_records(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    if connection.dialect.name != "sqlite":
+        connection.execute(insert(response_records), rows)
+        return
+    # A bulk import starts a clock in most conversations: plain tuples straight to the driver, as for messages.
+    connection.exec_driver_sql(
+        _sqlite_record_insert(),
+        [
+            tuple(
+                (to_millis(row[c]) if row[c] is not None else None) if c in _RECORD_TIMES else row[c]
+                for c in _RECORD_COLUMNS
+            )
+            for row in rows
+        ],
+    )

@@ -1,0 +1,217 @@
+"""Response clocks through the real ingest and triage paths on a SQLite file: response_records rows and due times."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.domain.models import ConversationStatus, Direction, MessageKind, Platform
+from app.domain.timers import BusinessCalendar, PolicyConditions, ResponsePolicy
+from app.store import accounts, clocks, policies, triage
+from app.store.database import open_store
+from app.store.ingest import store_page
+from app.store.schema import conversations, response_records
+from tests.factories import T0, message, page
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    engine = open_store(tmp_path / "clocks.sqlite3")
+    account = accounts.add_account(engine, platform=Platform.MASTODON, name="brand", base_url="https://m", now=T0)
+    yield engine, account.id
+    engine.dispose()
+
+
+def records(engine) -> list:
+    with engine.connect() as connection:
+        return list(connection.execute(select(response_records).order_by(response_records.c.id)))
+
+
+def conversation(engine):
+    with engine.connect() as connection:
+        return connection.execute(select(conversations)).one()
+
+
+def dm(pid: str, minutes: int, *, ours: bool = False, parent: str | None = None):
+    return message(
+        pid,
+        key="dm-1",
+        minutes=minutes,
+        kind=MessageKind.DM,
+        direction=Direction.OUTBOUND if ours else Direction.INBOUND,
+        author="brand" if ours else "ann",
+        parent=parent,
+    )
+
+
+def test_first_inbound_starts_a_first_response_clock_under_the_matching_policy(store) -> None:
+    engine, account_id = store
+    store_page(engine, account_id, page(dm("m1", 0), dm("m2", 5)), now=T0)
+    (row,) = records(engine)
+    assert (row.kind, row.started_at, row.answered_at, row.ended_at) == ("first", T0, None, None)
+    assert (row.policy_name, row.target_s, row.due_at) == ("Direct messages", 3600, T0 + timedelta(hours=1))
+    assert row.warn_at == T0 + timedelta(minutes=45)  # 75 % of the hour
+    summary = conversation(engine)
+    assert summary.waiting_since == T0  # the second message does not restart the clock
+    assert (summary.next_due_at, summary.next_warn_at) == (row.due_at, row.warn_at)
+
+
+def test_our_reply_seen_by_sync_stops_the_clock_and_a_new_inbound_starts_the_next_one(store) -> None:
+    engine, account_id = store
+    store_page(engine, account_id, page(dm("m1", 0)), now=T0)
+    store_page(engine, account_id, page(dm("r1", 20, ours=True, parent="m1")), now=T0)
+    (first,) = records(engine)
+    assert first.answered_at == T0 + timedelta(minutes=20)
+    assert (conversation(engine).waiting_since, conversation(engine).next_due_at) == (None, None)
+
+    store_page(engine, account_id, page(dm("m2", 90)), now=T0)
+    first, second = records(engine)
+    assert first.answered_at == T0 + timedelta(minutes=20)
+    assert (second.kind, second.started_at, second.answered_at) == ("next", T0 + timedelta(minutes=90), None)
+    assert conversation(engine).next_due_at == T0 + timedelta(minutes=150)
+
+
+def test_a_page_holding_question_reply_question_records_both_clocks(store) -> None:
+    engine, account_id = store
+    store_page(engine, account_id, page(dm("m1", 0), dm("r1", 10, ours=True), dm("m2", 30)), now=T0)
+    first, second = records(engine)
+    assert (first.kind, first.answered_at) == ("first", T0 + timedelta(minutes=10))
+    assert (second.kind, second.started_at, second.answered_at) == ("next", T0 + timedelta(minutes=30), None)
+    assert conversation(engine).waiting_since == T0 + timedelta(minutes=30)
+
+
+def test_closing_ends_the_clock_and_a_new_inbound_reopens_with_a_next_response_clock(store) -> None:
+    engine, account_id = store
+    store_page(engine, account_id, page(dm("m1", 0)), now=T0)
+    cid = conversation(engine).id
+    triage.set_status(engine, [cid], ConversationStatus.CLOSED, now=T0 + timedelta(minutes=15))
+    (row,) = records(engine)
+    assert (row.answered_at, row.ended_at) == (None, T0 + timedelta(minutes=15))
+    assert (conversation(engine).waiting_since, conversation(engine).next_due_at) == (None, None)
+
+    store_page(engine, account_id, page(dm("m2", 60)), now=T0)
+    closed, reopened = records(engine)
+    assert closed.ended_at == T0 + timedelta(minutes=15)
+    assert (reopened.kind, reopened.started_at) == ("next", T0 + timedelta(minutes=60))
+    assert conversation(engine).status == ConversationStatus.OPEN.value
+
+
+def test_undoing_a_close_runs_the_same_clock_again(store) -> None:
+    engine, account_id = store
+    store_page(engine, account_id, page(dm("m1", 0)), now=T0)
+    cid = conversation(engine).id
+    change = triage.set_status(engine, [cid], ConversationStatus.CLOSED, now=T0 + timedelta(minutes=15))
+    triage.undo(engine, change)
+    (row,) = records(engine)
+    assert row.ended_at is None
+    assert conversation(engine).next_due_at == T0 + timedelta(hours=1)
+
+
+def test_pending_pauses_the_clock_and_the_customer_writing_resumes_it_later_due(store) -> None:
+    engine, account_id = store
+    store_page(engine, account_id, page(dm("m1", 0)), now=T0)
+    cid = conversation(engine).id
+    triage.set_status(engine, [cid], ConversationStatus.PENDING, now=T0 + timedelta(minutes=10))
+    assert conversation(engine).paused_at == T0 + timedelta(minutes=10)
+    store_page(engine, account_id, page(dm("m2", 40)), now=T0)  # the customer answers: open again
+    (row,) = records(engine)
+    assert row.paused_s == 30 * 60
+    assert row.due_at == T0 + timedelta(minutes=90)  # the hour, plus the half hour spent pending
+    summary = conversation(engine)
+    assert (summary.status, summary.paused_at) == (ConversationStatus.OPEN.value, None)
+    assert summary.next_due_at == T0 + timedelta(minutes=90)
+
+
+def test_reopening_a_pending_conversation_by_hand_resumes_the_clock(store) -> None:
+    engine, account_id = store
+    store_page(engine, account_id, page(dm("m1", 0)), now=T0)
+    cid = conversation(engine).id
+    triage.set_status(engine, [cid], ConversationStatus.PENDING, now=T0 + timedelta(minutes=10))
+    triage.set_status(engine, [cid], ConversationStatus.OPEN, now=T0 + timedelta(minutes=25))
+    assert records(engine)[0].paused_s == 15 * 60
+    assert conversation(engine).next_due_at == T0 + timedelta(minutes=75)
+
+
+def test_a_policy_edit_moves_open_clocks_but_not_what_records_measured(store) -> None:
+    engine, account_id = store
+    store_page(engine, account_id, page(dm("m1", 0)), now=T0)
+    strict = ResponsePolicy(
+        "VIP DMs",
+        timedelta(minutes=10),
+        timedelta(minutes=20),
+        conditions=PolicyConditions(kinds=frozenset({MessageKind.DM})),
+    )
+    policies.save_policies(engine, [strict, *policies.list_policies(engine)])
+    assert clocks.reapply_policies(engine) == 1
+    assert conversation(engine).next_due_at == T0 + timedelta(minutes=10)
+    (row,) = records(engine)
+    assert (row.policy_name, row.target_s, row.due_at) == ("Direct messages", 3600, T0 + timedelta(hours=1))
+
+    store_page(engine, account_id, page(dm("r1", 5, ours=True), dm("m2", 30)), now=T0)
+    new = records(engine)[-1]
+    assert (new.policy_name, new.target_s, new.policy_id) == ("VIP DMs", 1200, policies.list_policies(engine)[0].id)
+
+
+def test_policies_round_trip_through_the_store_with_their_calendar(store) -> None:
+    engine, _ = store
+    calendar = BusinessCalendar(
+        "Europe/Berlin", {d: ((time(9), time(17)),) for d in range(5)}, frozenset({date(2026, 12, 25)})
+    )
+    policy = ResponsePolicy(
+        "Office",
+        timedelta(hours=2),
+        timedelta(hours=3),
+        warning_ratio=0.5,
+        calendar=calendar,
+        conditions=PolicyConditions(platforms=frozenset({Platform.MATRIX}), tags=frozenset({"vip"}), min_priority=2),
+    )
+    (stored,) = policies.save_policies(engine, [policy])
+    assert stored.id is not None
+    assert stored == ResponsePolicy(**{**policy.__dict__, "id": stored.id})
+
+
+@pytest.mark.parametrize(
+    ("bad", "complaint"),
+    [
+        (ResponsePolicy(" ", timedelta(hours=1), timedelta(hours=1)), "needs a name"),
+        (ResponsePolicy("Zero", timedelta(0), timedelta(hours=1)), "longer than zero"),
+        (ResponsePolicy("Late", timedelta(hours=1), timedelta(hours=1), warning_ratio=1.2), "before the target"),
+        (
+            ResponsePolicy(
+                "Nowhere",
+                timedelta(hours=1),
+                timedelta(hours=1),
+                calendar=BusinessCalendar("Mars/Base", {0: ((time(9), time(17)),)}),
+            ),
+            "unknown time zone",
+        ),
+        (
+            ResponsePolicy(
+                "Backwards",
+                timedelta(hours=1),
+                timedelta(hours=1),
+                calendar=BusinessCalendar("UTC", {0: ((time(17), time(9)),)}),
+            ),
+            "close after they open",
+        ),
+    ],
+)
+def test_a_bad_policy_is_refused_and_the_stored_list_is_kept(store, bad: ResponsePolicy, complaint: str) -> None:
+    engine, _ = store
+    before = policies.list_policies(engine)
+    with pytest.raises(policies.PolicyError, match=complaint):
+        policies.save_policies(engine, [bad])
+    assert policies.list_policies(engine) == before
+
+
+def test_tagging_a_running_clock_chooses_the_complaint_policy_for_the_due_time(store) -> None:
+    engine, account_id = store
+    store_page(engine, account_id, page(message("p1", key="post", minutes=0)), now=T0)  # a mention: 4 h
+    cid = conversation(engine).id
+    assert conversation(engine).next_due_at == T0 + timedelta(hours=4)
+    triage.set_tag(engine, [cid], "complaint", present=True)
+    assert conversation(engine).next_due_at == T0 + timedelta(minutes=30)
+    assert records(engine)[0].target_s == 4 * 3600  # the record keeps what held when the clock started
