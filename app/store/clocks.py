@@ -26,7 +26,7 @@ from app.domain.timers import (
 )
 from app.store.dialect import chunks
 from app.store.policies import load_policies
-from app.store.schema import accounts, conversation_tags, conversations, response_records, tags
+from app.store.schema import accounts, contacts, conversation_tags, conversations, response_records, tags
 
 CLOSED = ConversationStatus.CLOSED.value
 PENDING = ConversationStatus.PENDING.value
@@ -289,3 +289,46 @@ def reapply_policies(engine: Engine, *, batch: int = 2000) -> int:
         with engine.begin() as connection:
             refresh_due(connection, ids[start : start + batch])
     return len(ids)
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """An open or snoozed conversation whose clock is past its warning time (or its due time)."""
+
+    conversation_id: int
+    breached: bool
+    waiting_since: datetime
+    name: str
+
+
+def alerting(engine: Engine, now: datetime) -> list[Alerting]:
+    """Every running clock in warning or breach, breached first; snoozed ones too (snoozing hides no breach)."""
+    c = conversations.c
+    statement = (
+        select(c.id, c.waiting_since, c.next_due_at, contacts.c.display_name, contacts.c.handle)
+        .outerjoin(contacts, contacts.c.id == c.contact_id)
+        .where(
+            c.status.in_([ConversationStatus.OPEN.value, ConversationStatus.SNOOZED.value]),
+            c.next_due_at.is_not(None),
+            c.waiting_since.is_not(None),
+            c.next_warn_at <= now,
+        )
+        .order_by(c.next_due_at, c.id)
+    )
+    with engine.connect() as connection:
+        return [
+            Alerting(row.id, row.next_due_at <= now, row.waiting_since, row.display_name or row.handle or "")
+            for row in connection.execute(statement)
+        ]
+
+
+def applicable_policy(engine: Engine, conversation_id: int) -> tuple[ResponsePolicy, ResponseKind | None]:
+    """The policy the conversation is held to now, and the kind of its running clock (None when none runs)."""
+    with engine.connect() as connection:
+        facts = read_facts(connection, [conversation_id]).get(conversation_id)
+        if facts is None:
+            raise LookupError(conversation_id)
+        record = open_records(connection, [conversation_id]).get(conversation_id)
+        policy = policy_for(load_policies(connection), facts)
+    running = facts.waiting_since is not None and facts.status != CLOSED and record is not None
+    return policy, ResponseKind(record.kind) if running else None

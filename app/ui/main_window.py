@@ -23,15 +23,17 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QSplitter,
+    QSystemTrayIcon,
     QVBoxLayout,
     QWidget,
 )
 
 from app import APP_NAME
 from app.context import AppContext
-from app.domain.models import Visibility
+from app.domain.models import ConversationSummary, Visibility
+from app.domain.timers import ResponseKind, format_remaining
 from app.errors import KnownError
-from app.store import inbox, notes
+from app.store import clocks, inbox, notes
 from app.ui.delegates.conversation_delegate import ConversationDelegate
 from app.ui.dialogs.shortcuts_overlay import ShortcutsOverlay
 from app.ui.inbox_controller import InboxController
@@ -40,7 +42,8 @@ from app.ui.models.inbox_model import InboxModel
 from app.ui.playbook_controller import PlaybookController
 from app.ui.reply_queue import ReplyQueue
 from app.ui.resources import app_icon
-from app.ui.timefmt import display_zone
+from app.ui.response_alerts import ResponseAlerts
+from app.ui.timefmt import display_zone, exact
 from app.ui.triage_actions import TriageActions
 from app.ui.widgets.banner import Banner
 from app.ui.widgets.composer import Composer
@@ -53,6 +56,7 @@ from app.ui.widgets.playbook_panel import PlaybookPanel
 from app.ui.widgets.sync_status import SyncStatusWidget
 from app.ui.widgets.thread_view import ThreadView
 from app.ui.widgets.views_sidebar import ViewsSidebar
+from app.ui.workers import start_job
 
 log = logging.getLogger("app.ui.window")
 
@@ -82,7 +86,8 @@ def _int_list(value: object) -> list[int]:
 
 
 class MainWindow(QMainWindow):
-    """Signals: offline_changed(bool); reply_send_requested(int, str); reply_review_requested(int, str).
+    """Signals: offline_changed(bool); reply_send_requested(int, str); reply_review_requested(int, str);
+    policies_applied() after open conversations were moved to newly saved response policies.
 
     `sync_controller` is optional (None: no sync in this session). When given it must offer the signals
     account_progressed, account_synced, account_failed, messages_stored(list[int]), states_changed and
@@ -90,6 +95,7 @@ class MainWindow(QMainWindow):
     """
 
     offline_changed = Signal(bool)
+    policies_applied = Signal()
     reply_send_requested = Signal(int, str)
     reply_review_requested = Signal(int, str)
 
@@ -106,7 +112,8 @@ class MainWindow(QMainWindow):
         self.sync_controller = sync_controller
         self.outbox_controller = outbox_controller
         self.replies = ReplyQueue(ctx, outbox_controller, self)
-        self.setWindowTitle(APP_NAME + (" — demo" if ctx.demo else ""))
+        self._base_title = APP_NAME + (" — demo" if ctx.demo else "")
+        self.setWindowTitle(self._base_title)
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
 
@@ -204,6 +211,12 @@ class MainWindow(QMainWindow):
         self._refresh_timer.setInterval(LIVE_REFRESH_MS)
         self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
         self._connect_controller(sync_controller)
+        self.alerts = ResponseAlerts(ctx.engine, self.now, self._tray(), self)
+        self.alerts.breached_count_changed.connect(self._on_alerts_breached_count_changed)
+        self.inbox_view.ticked.connect(self.alerts.check)
+        self.inbox_controller.list_refreshed.connect(self.alerts.check)
+        self._policy_job: Any = None
+        self.alerts.check()
 
         self._set_offline_label(self.action_offline.isChecked())
         self._update_counts()
@@ -281,6 +294,7 @@ class MainWindow(QMainWindow):
         )
         self.action_rules = self._action("&Rules…", "Ctrl+Shift+R", self.open_rules)
         self.action_lists = self._action("Tags and &team…", "Ctrl+Shift+T", self.open_lists)
+        self.action_policies = self._action("Response-time &policies…", "Ctrl+Shift+L", self.open_policies)
         self.action_show_sidebar = self._action("&Views sidebar", "Ctrl+0", self._on_toggle_sidebar, checkable=True)
         self.action_show_sidebar.blockSignals(True)
         self.action_show_sidebar.setChecked(True)
@@ -308,7 +322,8 @@ class MainWindow(QMainWindow):
         )
         self._add_menu(bar.addMenu("&Conversation"), [*self.keys.menu_actions(), self.action_send, self.action_review])
         self._add_menu(
-            bar.addMenu("&Triage"), [*self.triage.menu_actions(), None, self.action_rules, self.action_lists]
+            bar.addMenu("&Triage"),
+            [*self.triage.menu_actions(), None, self.action_rules, self.action_lists, self.action_policies],
         )
         playbook = self.playbook_controller
         self._add_menu(
@@ -421,8 +436,23 @@ class MainWindow(QMainWindow):
             notes.notes_of(self.ctx.engine, conversation_id),
             keep_scroll=keep_scroll,
         )
+        self.thread_view.show_policy(self._policy_text(summary))
         _account, _key, visibility = inbox.conversation_key(self.ctx.engine, conversation_id)
         self.composer.set_conversation(conversation_id, summary.platform, summary.kind, Visibility(visibility))
+
+    def _policy_text(self, summary: ConversationSummary) -> str:
+        try:
+            policy, kind = clocks.applicable_policy(self.ctx.engine, summary.id)
+        except LookupError:
+            return ""
+        text = f"Response policy — {policy.describe()}"
+        if summary.paused:
+            return text + " · clock paused while pending"
+        if kind is not None and summary.next_due_at is not None:
+            which = "first response" if kind is ResponseKind.FIRST else "next response"
+            due = summary.next_due_at
+            text += f" · {which} due {exact(due, self.zone())} ({format_remaining(self.now(), due)})"
+        return text
 
     def _current_summary(self) -> Any:
         conversation_id = self.inbox_view.current_conversation_id
@@ -600,6 +630,64 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(self.inbox_controller.reload_entries)
         dialog.open()
+
+    @Slot()
+    def open_policies(self) -> Any:
+        from app.ui.dialogs.policies_dialog import PoliciesDialog
+
+        dialog = PoliciesDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.policies_saved.connect(self.reapply_policies)
+        dialog.open()
+        return dialog
+
+    @Slot()
+    def reapply_policies(self) -> None:
+        """Move open conversations' due times to the saved policies on a worker (through the store writer when
+        sync runs, so it queues behind page writes instead of racing them)."""
+        engine = self.ctx.engine
+        writer = getattr(self.sync_controller, "writer", None)
+
+        def run() -> int:
+            return (
+                writer.call(clocks.reapply_policies, engine) if writer is not None else clocks.reapply_policies(engine)
+            )
+
+        self.statusBar().showMessage("Policies saved: moving open conversations to the new targets…", 4000)
+        self._policy_job = start_job(
+            run, description="applying the response policies", on_finished=self._on_policies_applied,
+            on_failed=self._on_policies_failed,
+        )  # fmt: skip
+
+    @Slot(object)
+    def _on_policies_applied(self, moved: object) -> None:
+        self._policy_job = None
+        self.statusBar().showMessage(f"Policies applied to {moved:,} open conversations.", 6000)
+        self.inbox_model.reload_conversations(self.inbox_model.ids())
+        self.inbox_controller.after_change()
+        self.alerts.check()
+        current = self.inbox_view.current_conversation_id
+        if current is not None:
+            self.show_conversation(current, keep_scroll=True)
+        self.policies_applied.emit()
+
+    @Slot(object)
+    def _on_policies_failed(self, error: object) -> None:
+        self._policy_job = None
+        self.statusBar().showMessage(f"The policies were saved but not yet applied: {error}", 8000)
+
+    # --- alerts --------------------------------------------------------------------------------------
+    def _tray(self) -> QSystemTrayIcon | None:
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return None  # no notification area (a bare window manager, a test): alerts still reach the title
+        tray = QSystemTrayIcon(app_icon(), self)
+        tray.setToolTip(APP_NAME)
+        tray.show()
+        return tray
+
+    @Slot(int)
+    def _on_alerts_breached_count_changed(self, count: int) -> None:
+        self.setWindowTitle(f"{self._base_title} — {count:,} breached" if count else self._base_title)
 
     @Slot(bool)
     def _on_toggle_sidebar(self, shown: bool) -> None:
