@@ -17,7 +17,7 @@ from sqlalchemy.dialects import sqlite
 
 from app.domain.models import MessageKind, Platform
 from app.domain.rules import Outcome
-from app.domain.timers import ResponseKind, ResponsePolicy, choose_policy
+from app.domain.timers import ResponsePolicy, add_business_time, choose_policy
 from app.store import clocks
 from app.store.dialect import chunks, positional_sql
 from app.store.policies import load_policies
@@ -38,7 +38,7 @@ class PageClocks:
     _account: tuple[Platform, str] | None = None
     _policies: tuple[ResponsePolicy, ...] | None = None
     _known: tuple[dict[int, tuple[str, ...]], set[int]] | None = None
-    records: list[dict[str, Any]] = field(default_factory=list)  # new records, "slot" not yet resolved
+    records: list[tuple[Any, ...]] = field(default_factory=list)  # new records, slot not yet resolved
     answered: dict[int, datetime] = field(default_factory=dict)  # running records answered by this page
     pause_ends: dict[int, datetime] = field(default_factory=dict)  # pending clocks this page resumes or answers
     started: set[Slot] = field(default_factory=set)
@@ -89,10 +89,18 @@ class PageClocks:
         first: bool,
         policy: ResponsePolicy,
     ) -> None:
-        kind = ResponseKind.FIRST if first else ResponseKind.NEXT
-        row = clocks.record_row(0, account_id, kind, started, policy)
-        row["slot"], row["answered_at"] = slot, answered
-        self.records.append(row)
+        # A tuple in the order of _RECORD_COLUMNS, the slot in place of the conversation id until it is known:
+        # a bulk import starts a clock in most conversations, so this stays as lean as the message rows.
+        target = policy.first_response if first else policy.next_response
+        calendar = policy.calendar
+        self.records.append(
+            (
+                slot, account_id, "first" if first else "next", started,
+                add_business_time(calendar, started, target),
+                add_business_time(calendar, started, target * policy.warning_ratio),
+                answered, 0, policy.id, policy.name, int(target.total_seconds()),
+            )
+        )  # fmt: skip
         self.started.add(slot)
 
     def write(self, connection: Connection, new_ids: dict[str, int]) -> None:
@@ -110,10 +118,7 @@ class PageClocks:
                 [{"target_id": cid, "at": at} for cid, at in self.answered.items()],
             )
         if self.records:
-            for row in self.records:
-                slot = row.pop("slot")
-                row["conversation_id"] = slot if isinstance(slot, int) else new_ids[slot]
-            _insert_records(connection, self.records)
+            _insert_records(connection, self.records, new_ids)
         resumed = [cid for cid in self.pause_ends if cid not in self.answered]
         if resumed:
             clocks.refresh_due(connection, resumed)
@@ -140,7 +145,6 @@ _RECORD_COLUMNS = (
     "conversation_id", "account_id", "kind", "started_at", "due_at", "warn_at", "answered_at", "paused_s",
     "policy_id", "policy_name", "target_s",
 )  # fmt: skip
-_RECORD_TIMES = frozenset({"started_at", "due_at", "warn_at", "answered_at"})
 
 
 @functools.cache
@@ -148,18 +152,17 @@ def _sqlite_record_insert() -> str:
     return positional_sql(sqlite.insert(response_records), _RECORD_COLUMNS)
 
 
-def _insert_records(connection: Connection, rows: list[dict[str, Any]]) -> None:
+def _insert_records(connection: Connection, rows: list[tuple[Any, ...]], new_ids: dict[str, int]) -> None:
+    resolved = [(slot if isinstance(slot, int) else new_ids[slot], *rest) for slot, *rest in rows]
     if connection.dialect.name != "sqlite":
-        connection.execute(insert(response_records), rows)
+        connection.execute(insert(response_records), [dict(zip(_RECORD_COLUMNS, r, strict=True)) for r in resolved])
         return
-    # A bulk import starts a clock in most conversations: plain tuples straight to the driver, as for messages.
+    # Plain tuples straight to the driver, times already in their stored form, as for messages.
     connection.exec_driver_sql(
         _sqlite_record_insert(),
         [
-            tuple(
-                (to_millis(row[c]) if row[c] is not None else None) if c in _RECORD_TIMES else row[c]
-                for c in _RECORD_COLUMNS
-            )
-            for row in rows
+            (cid, account, kind, to_millis(start), to_millis(due), to_millis(warn),
+             to_millis(answered) if answered is not None else None, *rest)
+            for cid, account, kind, start, due, warn, answered, *rest in resolved
         ],
-    )
+    )  # fmt: skip

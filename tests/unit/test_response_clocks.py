@@ -215,3 +215,20 @@ def test_tagging_a_running_clock_chooses_the_complaint_policy_for_the_due_time(s
     triage.set_tag(engine, [cid], "complaint", present=True)
     assert conversation(engine).next_due_at == T0 + timedelta(minutes=30)
     assert records(engine)[0].target_s == 4 * 3600  # the record keeps what held when the clock started
+
+
+def test_a_business_hours_policy_stores_a_due_time_after_the_weekend_and_a_holiday(store) -> None:
+    engine, account_id = store
+    office = BusinessCalendar(
+        "Europe/Berlin", {d: ((time(9), time(17)),) for d in range(5)}, frozenset({date(2026, 3, 9)})
+    )
+    policies.save_policies(
+        engine, [ResponsePolicy("Office DMs", timedelta(hours=2), timedelta(hours=2), calendar=office)]
+    )
+    friday_4pm_berlin = T0 + timedelta(days=4, hours=6)  # T0 is Monday 2 March 09:00 UTC = 10:00 in Berlin
+    minutes = int((friday_4pm_berlin - T0).total_seconds() // 60)
+    store_page(engine, account_id, page(dm("m1", minutes)), now=T0)
+    (row,) = records(engine)
+    # One working hour on Friday, Monday 9 March is a holiday, the second hour is Tuesday 09:00-10:00 (CET).
+    assert row.due_at == T0 + timedelta(days=8)  # Tuesday 10 March, 09:00 UTC = 10:00 in Berlin
+    assert (row.policy_name, conversation(engine).next_due_at) == ("Office DMs", row.due_at)
