@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         self.alerts = ResponseAlerts(ctx.engine, self.now, self._tray(), self)
         self.alerts.breached_count_changed.connect(self._on_alerts_breached_count_changed)
         self.inbox_view.ticked.connect(self.alerts.check)
+        self.inbox_view.ticked.connect(self._on_inbox_view_ticked)
         self.inbox_controller.list_refreshed.connect(self.alerts.check)
         self._policy_job: Any = None
         self.alerts.check()
@@ -684,6 +685,12 @@ class MainWindow(QMainWindow):
         tray.setToolTip(APP_NAME)
         tray.show()
         return tray
+
+    @Slot()
+    def _on_inbox_view_ticked(self) -> None:
+        summary = self._current_summary()
+        if summary is not None:
+            self.thread_view.show_policy(self._policy_text(summary))
 
     @Slot(int)
     def _on_alerts_breached_count_changed(self, count: int) -> None:

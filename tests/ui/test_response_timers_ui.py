@@ -26,7 +26,7 @@ from app.ui.dialogs.policies_dialog import PoliciesDialog
 from app.ui.launch import build_main_window
 from app.ui.main_window import MainWindow
 from tests.factories import message, page
-from tests.ui.helpers import add_mastodon, show_window
+from tests.ui.helpers import add_mastodon, fill_inbox, show_window
 
 
 def one_dm(ctx: AppContext) -> int:
@@ -153,3 +153,25 @@ def test_the_dialog_refuses_a_calendar_that_closes_before_it_opens(qtbot, ui_ctx
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
     assert dialog.isVisible()
     assert "close after they open" in dialog.problems.text()
+
+
+def test_a_tick_repaints_only_the_rows_on_screen_and_reads_nothing(qtbot, ui_ctx: AppContext) -> None:
+    fill_inbox(ui_ctx, add_mastodon(ui_ctx), 60)
+    window = show_window(qtbot, build_main_window(ui_ctx))
+    window.resize(1100, 500)
+    qtbot.waitUntil(lambda: window.inbox_model.rowCount() == 60, timeout=5000)
+    view = window.inbox_view
+    on_screen = view.rowAt(view.viewport().height() - 1) - view.rowAt(0) + 1
+    loads = window.inbox_model.block_loads
+    assert 0 < view.tick() == on_screen < 60
+    assert window.inbox_model.block_loads == loads  # the rows' summaries are cached; only the time moved
+
+
+def test_the_thread_policy_line_moves_on_with_the_tick(qtbot, ui_ctx: AppContext) -> None:
+    cid = one_dm(ui_ctx)
+    window = show_window(qtbot, build_main_window(ui_ctx))
+    window.inbox_view.select_conversation(cid)
+    assert "1h 00m left" in window.thread_view.policy.text()
+    ui_ctx.clock.advance(timedelta(minutes=25))
+    window.inbox_view.tick()
+    assert "35m left" in window.thread_view.policy.text()
