@@ -301,25 +301,40 @@ class Alerting:
     name: str
 
 
-def alerting(engine: Engine, now: datetime) -> list[Alerting]:
-    """Every running clock in warning or breach, breached first; snoozed ones too (snoozing hides no breach)."""
+@dataclass(frozen=True)
+class AlertScan:
+    """The breached count, and the running clocks in warning or breach that most recently got there."""
+
+    breached: int
+    recent: list[Alerting]
+
+
+def alerting(engine: Engine, now: datetime, *, limit: int = 1000) -> AlertScan:
+    """Running clocks in warning or breach, open or snoozed (snoozing hides no breach).
+
+    Only the `limit` latest due are listed: a clock that entered its state a while ago was announced then, and
+    an inbox with thousands overdue needs their number, not thousands of rows read every tick.
+    """
     c = conversations.c
+    active = (
+        c.status.in_([ConversationStatus.OPEN.value, ConversationStatus.SNOOZED.value]),
+        c.next_due_at.is_not(None),
+        c.waiting_since.is_not(None),
+    )
     statement = (
         select(c.id, c.waiting_since, c.next_due_at, contacts.c.display_name, contacts.c.handle)
         .outerjoin(contacts, contacts.c.id == c.contact_id)
-        .where(
-            c.status.in_([ConversationStatus.OPEN.value, ConversationStatus.SNOOZED.value]),
-            c.next_due_at.is_not(None),
-            c.waiting_since.is_not(None),
-            c.next_warn_at <= now,
-        )
-        .order_by(c.next_due_at, c.id)
+        .where(*active, c.next_warn_at <= now)
+        .order_by(c.next_due_at.desc(), c.id)
+        .limit(limit)
     )
     with engine.connect() as connection:
-        return [
+        breached = connection.execute(select(func.count()).where(*active, c.next_due_at <= now)).scalar_one()
+        recent = [
             Alerting(row.id, row.next_due_at <= now, row.waiting_since, row.display_name or row.handle or "")
             for row in connection.execute(statement)
         ]
+    return AlertScan(int(breached), recent)
 
 
 def applicable_policy(engine: Engine, conversation_id: int) -> tuple[ResponsePolicy, ResponseKind | None]:

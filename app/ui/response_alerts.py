@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QSystemTrayIcon
 from shiboken6 import isValid
 from sqlalchemy import Engine
 
-from app.store.clocks import Alerting, alerting
+from app.store.clocks import Alerting, AlertScan, alerting
 from app.ui.workers import Job, start_job
 
 log = logging.getLogger("app.ui.alerts")
@@ -60,7 +60,7 @@ class ResponseAlerts(QObject):
         engine, now = self._engine, self._now()
         job: Job | None = None
 
-        def finished(found: list[Alerting]) -> None:
+        def finished(found: AlertScan) -> None:
             if isValid(self):
                 self._job = None
                 self._on_found(found)
@@ -74,13 +74,12 @@ class ResponseAlerts(QObject):
                         on_finished=finished, on_failed=failed)  # fmt: skip
         self._job = job
 
-    def _on_found(self, found: list[Alerting]) -> None:
-        breached = sum(1 for a in found if a.breached)
-        if breached != self.breached_count:
-            self.breached_count = breached
-            self.breached_count_changed.emit(breached)
+    def _on_found(self, found: AlertScan) -> None:
+        if found.breached != self.breached_count:
+            self.breached_count = found.breached
+            self.breached_count_changed.emit(found.breached)
         for state in (BREACHED, WARNING):
-            fresh = [a for a in found if (BREACHED if a.breached else WARNING) == state]
+            fresh = [a for a in found.recent if (BREACHED if a.breached else WARNING) == state]
             fresh = [a for a in fresh if (a.conversation_id, a.waiting_since, state) not in self._announced]
             if fresh:
                 self._announced.update((a.conversation_id, a.waiting_since, state) for a in fresh)

@@ -232,3 +232,15 @@ def test_a_business_hours_policy_stores_a_due_time_after_the_weekend_and_a_holid
     # One working hour on Friday, Monday 9 March is a holiday, the second hour is Tuesday 09:00-10:00 (CET).
     assert row.due_at == T0 + timedelta(days=8)  # Tuesday 10 March, 09:00 UTC = 10:00 in Berlin
     assert (row.policy_name, conversation(engine).next_due_at) == ("Office DMs", row.due_at)
+
+
+def test_the_alert_scan_counts_every_breach_and_lists_the_latest_ones(store) -> None:
+    engine, account_id = store
+    fetched = [
+        message(f"c{i}", key=f"k{i}", minutes=i * 10, kind=MessageKind.DM, author=f"p{i}") for i in range(3)
+    ]  # due at 60, 70 and 80 minutes; warning from 45, 55 and 65
+    store_page(engine, account_id, page(*fetched), now=T0)
+    scan = clocks.alerting(engine, T0 + timedelta(minutes=72), limit=2)
+    assert scan.breached == 2
+    assert [(a.name, a.breached) for a in scan.recent] == [("P2", False), ("P1", True)]
+    assert clocks.alerting(engine, T0 + timedelta(minutes=40)).recent == []
