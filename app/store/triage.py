@@ -100,6 +100,11 @@ def set_status(
         before = _snapshot(connection, ids, [*values, *CLOCK_COLUMNS])
         _write(connection, list(before), values)
         clocks.status_changed(connection, list(before), status, now=now)
+    if status is not ConversationStatus.PENDING:
+        # The pause up to now is already added to the clock: undoing this resumes pending from now, not twice.
+        for old in before.values():
+            if old["paused_at"] is not None:
+                old["paused_at"] = now
     description = f"{label[status.value]} {_plural(len(ids))}"
     return TriageChange(description, tuple(i for i in ids if i in before), before)
 

@@ -244,3 +244,16 @@ def test_the_alert_scan_counts_every_breach_and_lists_the_latest_ones(store) -> 
     assert scan.breached == 2
     assert [(a.name, a.breached) for a in scan.recent] == [("P2", False), ("P1", True)]
     assert clocks.alerting(engine, T0 + timedelta(minutes=40)).recent == []
+
+
+def test_undoing_a_reopen_pauses_again_without_counting_the_pause_twice(store) -> None:
+    engine, account_id = store
+    store_page(engine, account_id, page(dm("m1", 0)), now=T0)
+    cid = conversation(engine).id
+    triage.set_status(engine, [cid], ConversationStatus.PENDING, now=T0 + timedelta(minutes=10))
+    change = triage.set_status(engine, [cid], ConversationStatus.OPEN, now=T0 + timedelta(minutes=25))
+    triage.undo(engine, change)
+    assert conversation(engine).status == ConversationStatus.PENDING.value
+    triage.set_status(engine, [cid], ConversationStatus.OPEN, now=T0 + timedelta(minutes=40))
+    assert records(engine)[0].paused_s == 30 * 60  # 10→25 and 25→40, each once
+    assert conversation(engine).next_due_at == T0 + timedelta(minutes=90)
