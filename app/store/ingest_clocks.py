@@ -21,7 +21,7 @@ from app.domain.timers import ResponsePolicy, add_business_time, choose_policy
 from app.store import clocks
 from app.store.dialect import chunks, positional_sql
 from app.store.policies import load_policies
-from app.store.schema import accounts, conversation_tags, response_records, tags, to_millis
+from app.store.schema import accounts, conversation_tags, conversations, response_records, tags, to_millis
 
 Slot = int | str  # an existing conversation's id, or the key of one this page opens
 
@@ -138,7 +138,10 @@ class PageClocks:
             clocks.refresh_due(connection, older)
         for cid, outcome in outcomes.items():
             if outcome.status is not None:
-                clocks.status_changed(connection, [cid], outcome.status, now=at)
+                # A rule closes at the time of the message it matched (the conversation's closed_at), as a person
+                # reading it then would have; pending starts there too.
+                when = connection.execute(select(conversations.c.closed_at).where(conversations.c.id == cid)).scalar()
+                clocks.status_changed(connection, [cid], outcome.status, now=when or at)
 
 
 _RECORD_COLUMNS = (

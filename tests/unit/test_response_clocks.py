@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from app.domain.models import ConversationStatus, Direction, MessageKind, Platform
+from app.domain.rules import Rule, RuleActions, RuleConditions
 from app.domain.timers import BusinessCalendar, PolicyConditions, ResponsePolicy
-from app.store import accounts, clocks, policies, triage
+from app.store import accounts, clocks, policies, rules, triage
 from app.store.database import open_store
 from app.store.ingest import store_page
 from app.store.schema import conversations, response_records
@@ -257,3 +258,31 @@ def test_undoing_a_reopen_pauses_again_without_counting_the_pause_twice(store) -
     triage.set_status(engine, [cid], ConversationStatus.OPEN, now=T0 + timedelta(minutes=40))
     assert records(engine)[0].paused_s == 30 * 60  # 10→25 and 25→40, each once
     assert conversation(engine).next_due_at == T0 + timedelta(minutes=90)
+
+
+def test_rules_at_ingest_choose_the_policy_a_new_clock_starts_under_and_can_close_it(store) -> None:
+    engine, account_id = store
+    rules.add_rule(engine, Rule("Refunds", RuleConditions(keywords=("refund",)), RuleActions(tags=("complaint",))))
+    rules.add_rule(
+        engine, Rule("Spam", RuleConditions(keywords=("casino",)), RuleActions(status=ConversationStatus.CLOSED))
+    )
+    store_page(
+        engine,
+        account_id,
+        page(
+            message("r", key="r", text="I want a refund", author="ann"),  # a mention: complaint policy once tagged
+            message("s", key="s", minutes=1, text="Best casino bonus", author="bot"),
+            message("z", key="z", minutes=7, text="hello", author="zed"),
+        ),
+        now=T0,
+    )
+    complaint, spam, _other = records(engine)
+    assert (complaint.policy_name, complaint.target_s, complaint.due_at) == (
+        "Public complaints",
+        1800,
+        T0 + timedelta(minutes=30),
+    )
+    assert spam.ended_at == T0 + timedelta(minutes=1)
+    with engine.connect() as connection:
+        due = dict(connection.execute(select(conversations.c.conversation_key, conversations.c.next_due_at)).all())
+    assert due == {"r": T0 + timedelta(minutes=30), "s": None, "z": T0 + timedelta(hours=4, minutes=7)}
