@@ -237,7 +237,7 @@ class ConversationDelegate(QStyledItemDelegate):
 def timer_text(summary: ConversationSummary, now: datetime) -> tuple[str, TimerState]:
     """What a row's timer slot says, and in which state: '45m left', '12m overdue', 'paused'."""
     if summary.status is ConversationStatus.PENDING and summary.paused:
-        return "⏸ paused", TimerState.NONE
+        return "paused", TimerState.NONE
     if summary.next_due_at is None or summary.status not in _TIMED:
         return "", TimerState.NONE
     state = timer_state(now, summary.next_warn_at, summary.next_due_at)
