@@ -175,3 +175,18 @@ def test_the_thread_policy_line_moves_on_with_the_tick(qtbot, ui_ctx: AppContext
     ui_ctx.clock.advance(timedelta(minutes=25))
     window.inbox_view.tick()
     assert "35m left" in window.thread_view.policy.text()
+
+
+def test_marking_pending_with_the_key_pauses_the_row_timer(qtbot, ui_ctx: AppContext) -> None:
+    cid = one_dm(ui_ctx)
+    window = show_window(qtbot, build_main_window(ui_ctx))
+    with qtbot.waitSignal(window.inbox_controller.list_refreshed, timeout=5000):
+        window.sidebar.choose("view:everything")
+    window.inbox_view.select_conversation(cid)
+    qtbot.keyClick(window.inbox_view, Qt.Key.Key_P)
+    qtbot.waitUntil(lambda: inbox.summaries(ui_ctx.engine, [cid])[cid].paused, timeout=3000)
+    summary = inbox.summaries(ui_ctx.engine, [cid])[cid]
+    assert timer_text(summary, window.now()) == ("paused", TimerState.NONE)
+    window.inbox_view.clearSelection()
+    assert window.inbox_view.select_conversation(cid)  # opening the pending conversation names the pause
+    assert "paused while pending" in window.thread_view.policy.text()
