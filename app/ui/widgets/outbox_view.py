@@ -292,10 +292,13 @@ class OutboxView(QFrame):
         return ordered or ([current] if current is not None else [])
 
     def choose(self, item_id: int) -> None:
+        """Make this reply the current and only selected one."""
         for index in range(self.list.topLevelItemCount()):
             entry = self.list.topLevelItem(index)
             if entry is not None and int(entry.data(0, ID_ROLE)) == item_id:
+                self.list.clearSelection()
                 self.list.setCurrentItem(entry)
+                entry.setSelected(True)
                 return
 
     def set_undo_available(self, count: int) -> None:
@@ -416,4 +419,3 @@ class OutboxView(QFrame):
         if current != self._shown:
             self._show_detail(current)
             self.current_changed.emit(current if current is not None else -1)
-
