@@ -605,6 +605,7 @@ class MainWindow(QMainWindow):
         self.inbox_controller.reload_entries()
         self.inbox_controller.after_change()
         self.sync_status.reload_accounts()
+        self.outbox_view.reviewer.setText(self.ctx.preferences.agent_name)
         self.show_conversation(self.inbox_view.current_conversation_id or -1)
 
     @Slot()
