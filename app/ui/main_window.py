@@ -392,6 +392,12 @@ class MainWindow(QMainWindow):
     @Slot(bool)
     def show_outbox(self, shown: bool) -> None:
         """Switch between the inbox and the outbox view (the same window, the same status bar)."""
+        # The inbox's keys act on a list that is not shown: off while the outbox is (Esc included, which the
+        # outbox list takes for "back").
+        inbox_actions = [*self.keys.menu_actions(), *self.triage.menu_actions(), self.action_send, self.action_review]
+        for action in inbox_actions:
+            if action is not None and action is not self.triage.action_undo:
+                action.setEnabled(not shown)
         if shown:
             self.outbox_review.reload()
             self.pages.setCurrentWidget(self.outbox_view)

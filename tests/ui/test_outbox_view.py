@@ -31,6 +31,8 @@ def queued(seeded_ctx: AppContext) -> list[OutboxItem]:
 
 def open_outbox(qtbot: QtBot, ctx: AppContext) -> MainWindow:
     window = show_window(qtbot, build_main_window(ctx))
+    window.inbox_view.step(0)  # a conversation is chosen in the inbox behind the outbox
+    assert window.inbox_view.current_conversation_id is not None
     qtbot.keyClick(
         window.inbox_view, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     )
@@ -68,8 +70,16 @@ def test_return_to_draft_with_a_comment_edit_and_discard_with_undo(
     assert outbox.list_items(seeded_ctx.engine)[0] == queued[0], "undo gives back the same reply, in its place"
     assert window.outbox_button.text() == "Outbox · 4"
 
+    before = {
+        i: s.status for i, s in inbox.summaries(seeded_ctx.engine, inbox.conversation_ids(seeded_ctx.engine)).items()
+    }
+    qtbot.keyClick(view.list, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)  # the inbox's "close" key
+    after = {i: s.status for i, s in inbox.summaries(seeded_ctx.engine, list(before)).items()}
+    assert after == before, "inbox keys do not act on the hidden inbox while the outbox is shown"
+
     qtbot.keyClick(view.list, Qt.Key.Key_Escape)
     assert window.pages.currentWidget() is window.splitter
+    assert window.triage.action_close.isEnabled()
 
 
 def test_selected_replies_are_approved_together_and_the_reviewer_is_recorded(
