@@ -71,6 +71,7 @@ _EXTRA_KEYS = [
     ("Insert the chosen playbook answer", "Enter"),
     ("Save the internal note", "Ctrl+Return"),
     ("In a picker: filter, choose, cancel", "type · Enter · Esc"),
+    ("In the outbox: approve, discard, undo, move, back", "Ctrl+Return · Delete · Ctrl+Z · Alt+↑ / ↓ · Esc"),
     ("Expand a playbook shortcut typed in the reply (e.g. ;refund)", "Tab"),
     ("Close this overlay", "Esc"),
 ]
