@@ -115,9 +115,7 @@ class OutboxSender:
             refusal = self._approval_refused(item)
             if refusal:
                 # Approved around the review rule (an older version, another tool): back to the reviewer.
-                self._write(
-                    outbox.move_state, engine, [item.id], OutboxState.AWAITING_REVIEW, now=now, error=refusal
-                )
+                self._write(outbox.move_state, engine, [item.id], OutboxState.AWAITING_REVIEW, now=now, error=refusal)
                 report.waiting.append(item.id)
                 report.messages.append(f"reply {item.id} not sent: {refusal}")
                 return _Result.CONVERSATION_BLOCKED
