@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QSplitter,
     QStackedWidget,
-    QSystemTrayIcon,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -32,10 +31,9 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME
 from app.context import AppContext
-from app.domain.models import ConversationSummary, Visibility
-from app.domain.timers import ResponseKind, format_remaining
+from app.domain.models import Visibility
 from app.errors import KnownError
-from app.store import clocks, inbox, notes
+from app.store import inbox, notes
 from app.ui.delegates.conversation_delegate import ConversationDelegate
 from app.ui.dialogs.shortcuts_overlay import ShortcutsOverlay
 from app.ui.inbox_controller import InboxController
@@ -45,8 +43,8 @@ from app.ui.outbox_review import OutboxReview
 from app.ui.playbook_controller import PlaybookController
 from app.ui.reply_queue import ReplyQueue
 from app.ui.resources import app_icon
-from app.ui.response_alerts import ResponseAlerts
-from app.ui.timefmt import display_zone, exact
+from app.ui.response_timers import ResponseTimers
+from app.ui.timefmt import display_zone
 from app.ui.triage_actions import TriageActions
 from app.ui.widgets.banner import Banner
 from app.ui.widgets.composer import Composer
@@ -60,7 +58,6 @@ from app.ui.widgets.playbook_panel import PlaybookPanel
 from app.ui.widgets.sync_status import SyncStatusWidget
 from app.ui.widgets.thread_view import ThreadView
 from app.ui.widgets.views_sidebar import ViewsSidebar
-from app.ui.workers import start_job
 
 log = logging.getLogger("app.ui.window")
 
@@ -233,12 +230,13 @@ class MainWindow(QMainWindow):
         self._refresh_timer.setInterval(LIVE_REFRESH_MS)
         self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
         self._connect_controller(sync_controller)
-        self.alerts = ResponseAlerts(ctx.engine, self.now, self._tray(), self)
+        self.alerts = self.timers.alerts
         self.alerts.breached_count_changed.connect(self._on_alerts_breached_count_changed)
         self.inbox_view.ticked.connect(self.alerts.check)
         self.inbox_view.ticked.connect(self._on_inbox_view_ticked)
         self.inbox_controller.list_refreshed.connect(self.alerts.check)
-        self._policy_job: Any = None
+        self.timers.policies_applied.connect(self._on_timers_policies_applied)
+        self.timers.status_message.connect(self.statusBar().showMessage)
         self.alerts.check()
 
         self._set_offline_label(self.action_offline.isChecked())
@@ -318,7 +316,8 @@ class MainWindow(QMainWindow):
         )
         self.action_rules = self._action("&Rules…", "Ctrl+Shift+R", self.open_rules)
         self.action_lists = self._action("Tags and &team…", "Ctrl+Shift+T", self.open_lists)
-        self.action_policies = self._action("Response-time &policies…", "Ctrl+Shift+L", self.open_policies)
+        self.timers = ResponseTimers(self.ctx, self.now, self.zone, sync_controller=self.sync_controller, parent=self)
+        self.action_policies = self._action("Response-time &policies…", "Ctrl+Shift+L", self.timers.open_policies)
         self.action_show_sidebar = self._action("&Views sidebar", "Ctrl+0", self._on_toggle_sidebar, checkable=True)
         self.action_show_sidebar.blockSignals(True)
         self.action_show_sidebar.setChecked(True)
@@ -486,23 +485,9 @@ class MainWindow(QMainWindow):
             notes.notes_of(self.ctx.engine, conversation_id),
             keep_scroll=keep_scroll,
         )
-        self.thread_view.show_policy(self._policy_text(summary))
+        self.thread_view.show_policy(self.timers.policy_text(summary))
         _account, _key, visibility = inbox.conversation_key(self.ctx.engine, conversation_id)
         self.composer.set_conversation(conversation_id, summary.platform, summary.kind, Visibility(visibility))
-
-    def _policy_text(self, summary: ConversationSummary) -> str:
-        try:
-            policy, kind = clocks.applicable_policy(self.ctx.engine, summary.id)
-        except LookupError:
-            return ""
-        text = f"Response policy — {policy.describe()}"
-        if summary.paused:
-            return text + " · clock paused while pending"
-        if kind is not None and summary.next_due_at is not None:
-            which = "first response" if kind is ResponseKind.FIRST else "next response"
-            due = summary.next_due_at
-            text += f" · {which} due {exact(due, self.zone())} ({format_remaining(self.now(), due)})"
-        return text
 
     def _current_summary(self) -> Any:
         conversation_id = self.inbox_view.current_conversation_id
@@ -687,65 +672,21 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(self.inbox_controller.reload_entries)
         dialog.open()
 
-    @Slot()
-    def open_policies(self) -> Any:
-        from app.ui.dialogs.policies_dialog import PoliciesDialog
-
-        dialog = PoliciesDialog(self.ctx, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.policies_saved.connect(self.reapply_policies)
-        dialog.open()
-        return dialog
-
-    @Slot()
-    def reapply_policies(self) -> None:
-        """Move open conversations' due times to the saved policies on a worker (through the store writer when
-        sync runs, so it queues behind page writes instead of racing them)."""
-        engine = self.ctx.engine
-        writer = getattr(self.sync_controller, "writer", None)
-
-        def run() -> int:
-            return (
-                writer.call(clocks.reapply_policies, engine) if writer is not None else clocks.reapply_policies(engine)
-            )
-
-        self.statusBar().showMessage("Policies saved: moving open conversations to the new targets…", 4000)
-        self._policy_job = start_job(
-            run, description="applying the response policies", on_finished=self._on_policies_applied,
-            on_failed=self._on_policies_failed,
-        )  # fmt: skip
-
-    @Slot(object)
-    def _on_policies_applied(self, moved: object) -> None:
-        self._policy_job = None
-        self.statusBar().showMessage(f"Policies applied to {moved:,} open conversations.", 6000)
+    @Slot(int)
+    def _on_timers_policies_applied(self, _moved: int) -> None:
         self.inbox_model.reload_conversations(self.inbox_model.ids())
         self.inbox_controller.after_change()
-        self.alerts.check()
         current = self.inbox_view.current_conversation_id
         if current is not None:
             self.show_conversation(current, keep_scroll=True)
         self.policies_applied.emit()
 
-    @Slot(object)
-    def _on_policies_failed(self, error: object) -> None:
-        self._policy_job = None
-        self.statusBar().showMessage(f"The policies were saved but not yet applied: {error}", 8000)
-
-    # --- alerts --------------------------------------------------------------------------------------
-    def _tray(self) -> QSystemTrayIcon | None:
-        if not QSystemTrayIcon.isSystemTrayAvailable():
-            return None  # no notification area (a bare window manager, a test): alerts still reach the title
-        tray = QSystemTrayIcon(app_icon(), self)
-        tray.setToolTip(APP_NAME)
-        tray.show()
-        return tray
-
+    # --- response timers -----------------------------------------------------------------------------
     @Slot()
     def _on_inbox_view_ticked(self) -> None:
         summary = self._current_summary()
         if summary is not None:
-            self.thread_view.show_policy(self._policy_text(summary))
+            self.thread_view.show_policy(self.timers.policy_text(summary))
 
     @Slot(int)
     def _on_alerts_breached_count_changed(self, count: int) -> None:
