@@ -317,7 +317,7 @@ class FacebookConnector(GraphConnector):
         body = self._client.get(f"/{self.page_id}", what="Checking the Page token", params={"fields": "id,name"})
         if not isinstance(body, dict) or body.get("id") != self.page_id:
             raise PlatformError("Meta answered the Page check with something other than this Page.")
-        name = body.get("name") if isinstance(body.get("name"), str) else ""
+        name = str(body["name"]) if isinstance(body.get("name"), str) else ""
         return Identity(platform_user_id=self.page_id, handle=name or f"page {self.page_id}", display_name=name)
 
     def _comments(self, cursor: str | None) -> Iterator[Page]:
@@ -397,7 +397,7 @@ class InstagramConnector(GraphConnector):
         username = body.get("username") if isinstance(body, dict) else None
         if not isinstance(username, str) or not username:
             raise PlatformError("Meta sent the Instagram account without a username.")
-        name = body.get("name") if isinstance(body.get("name"), str) else ""
+        name = str(body["name"]) if isinstance(body.get("name"), str) else ""
         return Identity(platform_user_id=ig_id, handle="@" + username, display_name=name)
 
     def _comments(self, cursor: str | None) -> Iterator[Page]:

@@ -3,6 +3,7 @@ store, keyring and outbox: conversations and comments arrive threaded, replies g
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from app.store import accounts, inbox, outbox
 from app.sync.engine import SyncEngine
 from app.sync.sender import OutboxSender
 from app.sync.writer import StoreWriter
-from tests.peers.graph_api import GraphApi
+from tests.peers.graph_api import GraphApi, graph_error
 from tests.sync_fakes import isolate_keyring
 
 
@@ -268,3 +269,49 @@ def test_verify_names_the_page_and_the_linked_instagram_account(graph: GraphApi)
     assert FacebookConnector(page, graph.token).verify().display_name == "Acme Outdoor"
     identity = InstagramConnector(ig, graph.token).verify()
     assert (identity.platform_user_id, identity.handle) == (graph.ig.id, "@acme.outdoor")
+
+
+def test_many_conversations_and_long_ones_are_read_across_pages_and_a_second_sync_stops_at_what_it_knows(
+    ctx: AppContext, graph: GraphApi
+) -> None:
+    start = datetime.now(UTC) - timedelta(hours=5)
+    people = [graph.person(f"Customer {n}") for n in range(30)]
+    for n, person in enumerate(people):
+        graph.message_from(person, f"question {n}", at=start + timedelta(minutes=n))
+    for n in range(40):  # one long conversation: more messages than the nested edge holds
+        graph.message_from(people[0], f"more {n}", at=start + timedelta(minutes=60 + n))
+    account = add_page(ctx, graph)
+
+    assert sync(ctx, account) is AccountState.OK
+
+    assert inbox.message_count(ctx.engine) == 70
+    assert len(threads(ctx, account)) == 30
+    assert any(path.endswith("/messages") for method, path in graph.requests if method == "GET")  # paged further
+    graph.requests.clear()
+    graph.message_from(people[5], "one new message")
+    assert sync(ctx, account) is AccountState.OK
+    reads = [path for method, path in graph.requests if path.endswith("/conversations")]
+    assert len(reads) == 1  # the first page already reaches conversations older than the cursor
+    assert inbox.message_count(ctx.engine) == 71
+
+
+def test_a_throttled_send_waits_in_the_outbox_and_posts_nothing(ctx: AppContext, graph: GraphApi) -> None:
+    comment = graph.comment(graph.post("Tents")["id"], graph.person("Bob"), "Do they fit four?")
+    account = add_page(ctx, graph)
+    sync(ctx, account)
+    item = queue_and_approve(ctx, conversation_of(ctx, account, "Do they fit four?"), "Yes.", comment["id"])
+    usage = {graph.page.id: [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 3}]}
+    graph.fail(
+        "/comments$",
+        method="POST",
+        body=graph_error("(#32) Page request limit reached", 32),
+        headers={"X-Business-Use-Case-Usage": json.dumps(usage)},
+    )
+
+    report = sender(ctx).send_ready()
+
+    assert report.waiting == [item] and report.sent == []
+    assert accounts.account_state(ctx.engine, account.id) is AccountState.RATE_LIMITED
+    assert graph.posted_to(f"/{comment['id']}/comments") == []
+    (waiting,) = outbox.list_items(ctx.engine, [OutboxState.APPROVED])
+    assert waiting.retry_at is not None and waiting.retry_at > datetime.now(UTC) + timedelta(minutes=2)
