@@ -12,7 +12,8 @@ Streams (each cursor is the newest Graph time read, so a sync stops at what it a
   comments) and reads /{post}/comments?filter=stream, every level with its `parent`. Instagram media
   has no such time, so the newest MEDIA_PAGES pages of /{ig-user}/media are read each time.
 
-Pages come newest first and only the walk's last page carries the new cursor: a walk cut short reads
+A new account reads the last FIRST_SYNC_SPAN (30 days). Pages come newest first and only the walk's last
+page carries the new cursor: a walk cut short reads
 the same span again next time, and the store keeps each message once.
 
 Sends are made safe to retry without an idempotency key of Meta's: before posting, the connector looks
@@ -24,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -70,6 +71,7 @@ IG_COMMENT_FIELDS = "id,text,timestamp,username,from,parent_id"
 PAGE_SIZE = "25"
 MEDIA_PAGES = 2  # Instagram media read per sync for new comments (25 each)
 COMMENT_PAGES = 20  # pages of comments read per post or media at most, per sync
+FIRST_SYNC_SPAN = timedelta(days=30)  # a new account reads this much history, not years of a busy Page
 
 
 class GraphConnector(Connector):
@@ -158,8 +160,8 @@ class GraphConnector(Connector):
 
     def _conversations(self, stream: str, cursor: str | None) -> Iterator[Page]:
         what = f"Reading {self.platform.value.title()} conversations"
-        since = _cursor_time(cursor)
-        newest = since
+        since = _cursor_time(cursor) or self._now() - FIRST_SYNC_SPAN
+        newest = _cursor_time(cursor)
         own = self.own_ids()
         params = {"platform": self.messaging_platform, "fields": CONVERSATION_FIELDS, "limit": PAGE_SIZE}
         after: str | None = None
@@ -322,8 +324,8 @@ class FacebookConnector(GraphConnector):
 
     def _comments(self, cursor: str | None) -> Iterator[Page]:
         what = "Reading comments on the Page's posts"
-        since = _cursor_time(cursor)
-        newest = since
+        since = _cursor_time(cursor) or self._now() - FIRST_SYNC_SPAN
+        newest = _cursor_time(cursor)
         after: str | None = None
         params = {"fields": "id,created_time,updated_time", "limit": PAGE_SIZE}
         while True:
@@ -403,8 +405,8 @@ class InstagramConnector(GraphConnector):
     def _comments(self, cursor: str | None) -> Iterator[Page]:
         what = "Reading comments on the Instagram media"
         ig_id = self.account.platform_user_id or self.verify().platform_user_id
-        since = _cursor_time(cursor)
-        newest = since
+        since = _cursor_time(cursor) or self._now() - FIRST_SYNC_SPAN
+        newest = _cursor_time(cursor)
         after: str | None = None
         params = {"fields": "id,timestamp,comments_count", "limit": PAGE_SIZE}
         fields = f"{IG_COMMENT_FIELDS},replies{{{IG_COMMENT_FIELDS}}}"

@@ -315,3 +315,16 @@ def test_a_throttled_send_waits_in_the_outbox_and_posts_nothing(ctx: AppContext,
     assert graph.posted_to(f"/{comment['id']}/comments") == []
     (waiting,) = outbox.list_items(ctx.engine, [OutboxState.APPROVED])
     assert waiting.retry_at is not None and waiting.retry_at > datetime.now(UTC) + timedelta(minutes=2)
+
+
+def test_a_new_account_reads_the_last_30_days_not_the_pages_whole_history(ctx: AppContext, graph: GraphApi) -> None:
+    long_ago = datetime.now(UTC) - timedelta(days=40)
+    graph.message_from(graph.person("Old Timer"), "from last season", at=long_ago)
+    old_post = graph.post("Last season", at=long_ago)
+    graph.comment(old_post["id"], graph.person("Bob"), "old comment", at=long_ago)
+    graph.message_from(graph.person("Ann"), "this week")
+    account = add_page(ctx, graph)
+
+    assert sync(ctx, account) is AccountState.OK
+
+    assert list(threads(ctx, account)) == ["this week"]
