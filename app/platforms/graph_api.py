@@ -78,7 +78,8 @@ def raise_graph_error(response: requests.Response, *, what: str) -> None:
     code, subcode = _int(error.get("code")), _int(error.get("error_subcode"))
     message = str(error.get("message") or "no message")[:200]
     status = response.status_code
-    if code in TOKEN_CODES or error.get("type") == "OAuthException" and code in (None, 463, 467):
+    # Permission errors are OAuthExceptions too, so only a code-less one is read as a token problem.
+    if code in TOKEN_CODES or (error.get("type") == "OAuthException" and code is None):
         raise AuthError(
             f"{what}: Meta refused the Page access token ({message}).",
             status=status,
@@ -103,7 +104,7 @@ def raise_graph_error(response: requests.Response, *, what: str) -> None:
             hint="Grant the app pages_messaging, pages_read_engagement, pages_manage_engagement (and for "
             "Instagram instagram_manage_messages, instagram_manage_comments), then add a new token.",
         )
-    if code == 100 and subcode == 33 or status == 404:
+    if (code == 100 and subcode == 33) or status == 404:
         raise NotFound(f"{what}: Meta says it does not exist ({message}).", status=status)
     if status >= 500 or code in (1, 2):
         raise PlatformError(

@@ -328,3 +328,18 @@ def test_a_new_account_reads_the_last_30_days_not_the_pages_whole_history(ctx: A
     assert sync(ctx, account) is AccountState.OK
 
     assert list(threads(ctx, account)) == ["this week"]
+
+
+def test_a_reply_to_a_comment_deleted_meanwhile_fails_with_the_reason_and_posts_nothing(
+    ctx: AppContext, graph: GraphApi
+) -> None:
+    comment = graph.comment(graph.post("Tents")["id"], graph.person("Bob"), "spam spam")
+    account = add_page(ctx, graph)
+    sync(ctx, account)
+    item = queue_and_approve(ctx, conversation_of(ctx, account, "spam spam"), "Please stop.", comment["id"])
+    del graph.comments[comment["id"]]  # the author deleted it
+
+    report = sender(ctx).send_ready()
+
+    assert report.failed == [item] and "does not exist" in report.messages[0]
+    assert graph.posted == []
