@@ -9,8 +9,8 @@ Streams (each cursor is the newest Graph time read, so a sync stops at what it a
 * ``messenger`` / ``messages``: /{page}/conversations?platform=messenger|instagram, newest-updated
   first, with each conversation's messages nested (more read from /{conversation}/messages when needed).
 * ``comments``: Facebook walks /{page}/published_posts (a post's updated_time moves when someone
-  comments) and reads /{post}/comments?filter=stream, every level with its `parent`. Instagram media
-  has no such time, so the newest MEDIA_PAGES pages of /{ig-user}/media are read each time.
+  comments) and reads /{post}/comments?filter=stream, every level with its `parent`. Instagram's
+  comments are in `app.platforms.instagram`.
 
 A new account reads the last FIRST_SYNC_SPAN (30 days). Pages come newest first and only the walk's last
 page carries the new cursor: a walk cut short reads
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -69,7 +68,6 @@ CONVERSATION_FIELDS = f"participants,updated_time,messages{{{MESSAGE_FIELDS}}}"
 FB_COMMENT_FIELDS = "id,from,message,created_time,parent{id}"
 IG_COMMENT_FIELDS = "id,text,timestamp,username,from,parent_id"
 PAGE_SIZE = "25"
-MEDIA_PAGES = 2  # Instagram media read per sync for new comments (25 each)
 COMMENT_PAGES = 20  # pages of comments read per post or media at most, per sync
 FIRST_SYNC_SPAN = timedelta(days=30)  # a new account reads this much history, not years of a busy Page
 
@@ -160,14 +158,14 @@ class GraphConnector(Connector):
 
     def _conversations(self, stream: str, cursor: str | None) -> Iterator[Page]:
         what = f"Reading {self.platform.value.title()} conversations"
-        since = _cursor_time(cursor) or self._now() - FIRST_SYNC_SPAN
-        newest = _cursor_time(cursor)
+        since = cursor_time(cursor) or self._now() - FIRST_SYNC_SPAN
+        newest = cursor_time(cursor)
         own = self.own_ids()
         params = {"platform": self.messaging_platform, "fields": CONVERSATION_FIELDS, "limit": PAGE_SIZE}
         after: str | None = None
         while True:
-            body = self._client.get(f"/{self.page_id}/conversations", what=what, params=_with_after(params, after))
-            items = _data(body, what=what)
+            body = self._client.get(f"/{self.page_id}/conversations", what=what, params=with_after(params, after))
+            items = edge_data(body, what=what)
             messages: list[FetchedMessage] = []
             rejected: list[RejectedItem] = []
             reached_known = False
@@ -210,9 +208,11 @@ class GraphConnector(Connector):
                 body = self._client.get(
                     f"/{conversation_id}/messages",
                     what=what,
-                    params=_with_after({"fields": MESSAGE_FIELDS, "limit": PAGE_SIZE}, after),
+                    params=with_after({"fields": MESSAGE_FIELDS, "limit": PAGE_SIZE}, after),
                 )
-            got, bad = parse_items(_data(body, what=what), parse_message, conversation_id=conversation_id, own_ids=own)
+            got, bad = parse_items(
+                edge_data(body, what=what), parse_message, conversation_id=conversation_id, own_ids=own
+            )
             rejected.extend(bad)
             fresh = [m for m in got if since is None or m.created_at >= since]
             messages.extend(fresh)
@@ -236,8 +236,8 @@ class GraphConnector(Connector):
         rejected: list[RejectedItem] = []
         after: str | None = None
         for _ in range(COMMENT_PAGES):
-            body = self._client.get(path, what=what, params=_with_after(params, after))
-            items = _data(body, what=what)
+            body = self._client.get(path, what=what, params=with_after(params, after))
+            items = edge_data(body, what=what)
             got, bad = parse_items(items, parse_comment, own_ids=own)
             for item in items:
                 replies = item.get("replies") if isinstance(item, dict) else None
@@ -262,7 +262,7 @@ class GraphConnector(Connector):
             f"/{conversation_id}", what=what, params={"fields": f"participants,messages{{{MESSAGE_FIELDS}}}"}
         )
         history, _bad = parse_items(
-            _data(body.get("messages") if isinstance(body, dict) else None, what=what),
+            edge_data(body.get("messages") if isinstance(body, dict) else None, what=what),
             parse_message,
             conversation_id=conversation_id,
             own_ids=own,
@@ -270,7 +270,7 @@ class GraphConnector(Connector):
         inbound = [m for m in history if m.direction is Direction.INBOUND]
         last_inbound = max((m.created_at for m in inbound), default=None)
         anchor = next((m.created_at for m in history if m.platform_message_id == in_reply_to), last_inbound)
-        existing = _same_reply(history, text, anchor)
+        existing = same_reply(history, text, anchor)
         if existing is not None:
             log.info("reply already in conversation %s as %s; not sending again", conversation_id, existing)
             return existing
@@ -324,16 +324,16 @@ class FacebookConnector(GraphConnector):
 
     def _comments(self, cursor: str | None) -> Iterator[Page]:
         what = "Reading comments on the Page's posts"
-        since = _cursor_time(cursor) or self._now() - FIRST_SYNC_SPAN
-        newest = _cursor_time(cursor)
+        since = cursor_time(cursor) or self._now() - FIRST_SYNC_SPAN
+        newest = cursor_time(cursor)
         after: str | None = None
         params = {"fields": "id,created_time,updated_time", "limit": PAGE_SIZE}
         while True:
-            body = self._client.get(f"/{self.page_id}/published_posts", what=what, params=_with_after(params, after))
+            body = self._client.get(f"/{self.page_id}/published_posts", what=what, params=with_after(params, after))
             messages: list[FetchedMessage] = []
             rejected: list[RejectedItem] = []
             reached_known = False
-            for index, post in enumerate(_data(body, what=what)):
+            for index, post in enumerate(edge_data(body, what=what)):
                 try:
                     post_id = require_id(post, "post", index)
                     updated = parse_time(post.get("updated_time") or post.get("created_time"), item_id=post_id,
@@ -352,11 +352,11 @@ class FacebookConnector(GraphConnector):
                 rejected.extend(bad)
             after = None if reached_known else after_cursor(body)
             last = after is None
-            cursor_time = max([newest, *(m.created_at for m in messages)], default=None, key=_time_key)
+            reached = max([newest, *(m.created_at for m in messages)], default=None, key=time_key)
             yield Page(
                 stream="comments",
                 messages=tuple(messages),
-                cursor=graph_time(cursor_time) if last and cursor_time else None,
+                cursor=graph_time(reached) if last and reached else None,
                 has_more=not last,
                 rejected=tuple(rejected),
             )
@@ -369,7 +369,7 @@ class FacebookConnector(GraphConnector):
         replies, _bad = self._comment_walk(
             f"/{root}/comments", {"fields": FB_COMMENT_FIELDS, "limit": "100"}, None, what=what, ordered=False
         )
-        existing = _same_reply(replies, text, _time_of(replies, in_reply_to))
+        existing = same_reply(replies, text, time_of(replies, in_reply_to))
         if existing is not None:
             log.info("reply already under comment %s as %s; not posting again", root, existing.platform_message_id)
             return existing
@@ -377,87 +377,7 @@ class FacebookConnector(GraphConnector):
                                what=what)  # fmt: skip
 
 
-class InstagramConnector(GraphConnector):
-    """The Instagram business account linked to a Page: Instagram messages and comments on its media."""
-
-    platform = Platform.INSTAGRAM
-    messaging_platform = "instagram"
-    message_stream = "messages"
-    max_reply_length = 1000  # Instagram's text limit for messages; comments allow 2,200
-
-    def verify(self) -> Identity:
-        what = "Checking the Instagram account"
-        page = self._client.get(f"/{self.page_id}", what=what, params={"fields": "id,name,instagram_business_account"})
-        linked = page.get("instagram_business_account") if isinstance(page, dict) else None
-        ig_id = linked.get("id") if isinstance(linked, dict) else None
-        if not isinstance(ig_id, str) or not ig_id:
-            raise PlatformError(
-                "This Page has no Instagram business account linked.",
-                hint="Link the Instagram professional account to the Page in Meta Business Suite.",
-            )
-        body = self._client.get(f"/{ig_id}", what=what, params={"fields": "id,username,name"})
-        username = body.get("username") if isinstance(body, dict) else None
-        if not isinstance(username, str) or not username:
-            raise PlatformError("Meta sent the Instagram account without a username.")
-        name = str(body["name"]) if isinstance(body.get("name"), str) else ""
-        return Identity(platform_user_id=ig_id, handle="@" + username, display_name=name)
-
-    def _comments(self, cursor: str | None) -> Iterator[Page]:
-        what = "Reading comments on the Instagram media"
-        ig_id = self.account.platform_user_id or self.verify().platform_user_id
-        since = _cursor_time(cursor) or self._now() - FIRST_SYNC_SPAN
-        newest = _cursor_time(cursor)
-        after: str | None = None
-        params = {"fields": "id,timestamp,comments_count", "limit": PAGE_SIZE}
-        fields = f"{IG_COMMENT_FIELDS},replies{{{IG_COMMENT_FIELDS}}}"
-        for page_number in range(MEDIA_PAGES):
-            body = self._client.get(f"/{ig_id}/media", what=what, params=_with_after(params, after))
-            messages: list[FetchedMessage] = []
-            rejected: list[RejectedItem] = []
-            for index, media in enumerate(_data(body, what=what)):
-                try:
-                    media_id = require_id(media, "media", index)
-                except UnreadableItem as exc:
-                    rejected.append(exc.rejected())
-                    continue
-                if media.get("comments_count") == 0:
-                    continue
-                got, bad = self._comment_walk(f"/{media_id}/comments", {"fields": fields, "limit": "50"}, since,
-                                              what=what, ordered=False)  # fmt: skip
-                messages.extend(got)
-                rejected.extend(bad)
-            newest = max([newest, *(m.created_at for m in messages)], default=None, key=_time_key)
-            after = after_cursor(body)
-            last = after is None or page_number == MEDIA_PAGES - 1
-            yield Page(
-                stream="comments",
-                messages=tuple(messages),
-                cursor=graph_time(newest) if last and newest else None,
-                has_more=not last,
-                rejected=tuple(rejected),
-            )
-            if last:
-                return
-
-    def _reply_to_comment(self, root: str, in_reply_to: str | None, text: str) -> SentMessage:
-        what = "Sending the Instagram comment reply"
-        replies, _bad = self._comment_walk(
-            f"/{root}/replies", {"fields": IG_COMMENT_FIELDS, "limit": "50"}, None, what=what, ordered=False
-        )
-        own_handle = self.account.handle.lower()
-        replies = [
-            m if m.direction is Direction.OUTBOUND or m.author.handle.lower() != own_handle else _as_outbound(m)
-            for m in replies
-        ]
-        existing = _same_reply(replies, text, _time_of(replies, in_reply_to))
-        if existing is not None:
-            log.info("reply already under comment %s as %s; not posting again", root, existing.platform_message_id)
-            return existing
-        return self._sent_from(self._client.post(f"/{root}/replies", what=what, body={"message": text}), "id",
-                               what=what)  # fmt: skip
-
-
-def _same_reply(history: list[FetchedMessage], text: str, after: datetime | None) -> SentMessage | None:
+def same_reply(history: list[FetchedMessage], text: str, after: datetime | None) -> SentMessage | None:
     """Our message with this text made at or after `after`: a send that reached Meta though its answer was lost."""
     wanted = text.strip()
     for message in history:
@@ -470,19 +390,15 @@ def _same_reply(history: list[FetchedMessage], text: str, after: datetime | None
     return None
 
 
-def _as_outbound(message: FetchedMessage) -> FetchedMessage:
-    return replace(message, direction=Direction.OUTBOUND)
-
-
-def _time_of(messages: list[FetchedMessage], platform_id: str | None) -> datetime | None:
+def time_of(messages: list[FetchedMessage], platform_id: str | None) -> datetime | None:
     return next((m.created_at for m in messages if m.platform_message_id == platform_id), None)
 
 
-def _time_key(moment: datetime | None) -> float:
+def time_key(moment: datetime | None) -> float:
     return moment.timestamp() if moment else float("-inf")
 
 
-def _cursor_time(cursor: str | None) -> datetime | None:
+def cursor_time(cursor: str | None) -> datetime | None:
     if not cursor:
         return None
     try:
@@ -492,11 +408,11 @@ def _cursor_time(cursor: str | None) -> datetime | None:
         return None
 
 
-def _with_after(params: dict[str, str], after: str | None) -> dict[str, str]:
+def with_after(params: dict[str, str], after: str | None) -> dict[str, str]:
     return {**params, "after": after} if after else params
 
 
-def _data(body: Any, *, what: str) -> list[Any]:
+def edge_data(body: Any, *, what: str) -> list[Any]:
     try:
         return data_of(body, what=what)
     except UnreadableItem as exc:

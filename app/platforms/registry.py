@@ -22,7 +22,7 @@ def connector_class(platform: Platform) -> type[Connector]:
 
         return FacebookConnector
     if platform is Platform.INSTAGRAM:
-        from app.platforms.graph import InstagramConnector
+        from app.platforms.instagram import InstagramConnector
 
         return InstagramConnector
     raise PlatformError(f"Parley cannot connect to {platform.value} accounts yet.")

@@ -13,8 +13,9 @@ import pytest
 from app.context import AppContext
 from app.domain.models import AccountRef, AccountState, Direction, MessageKind, Platform
 from app.domain.outbox import OutboxState
-from app.platforms.graph import FacebookConnector, InstagramConnector
+from app.platforms.graph import FacebookConnector
 from app.platforms.http import make_session
+from app.platforms.instagram import InstagramConnector
 from app.store import accounts, inbox, outbox
 from app.sync.engine import SyncEngine
 from app.sync.sender import OutboxSender

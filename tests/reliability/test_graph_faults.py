@@ -14,8 +14,9 @@ import pytest
 from app.context import AppContext
 from app.domain.models import AccountRef, AccountState, Page, Platform
 from app.errors import AuthError, PlatformError, RateLimited
-from app.platforms.graph import FacebookConnector, InstagramConnector
+from app.platforms.graph import FacebookConnector
 from app.platforms.http import make_session
+from app.platforms.instagram import InstagramConnector
 from app.store import accounts, inbox
 from app.sync.engine import SyncEngine
 from app.sync.writer import StoreWriter
