@@ -13,8 +13,8 @@ Streams (each cursor is the newest Graph time read, so a sync stops at what it a
   comments are in `app.platforms.instagram`.
 
 A new account reads the last FIRST_SYNC_SPAN (30 days). Pages come newest first and only the walk's last
-page carries the new cursor: a walk cut short reads
-the same span again next time, and the store keeps each message once.
+page carries the new cursor: a walk cut short reads the same span again next time, and the store keeps
+each message once.
 
 Sends are made safe to retry without an idempotency key of Meta's: before posting, the connector looks
 for an identical reply by the Page, after the message answered, and returns it instead of posting again.
