@@ -245,3 +245,17 @@ def test_a_throttled_sync_marks_the_account_rate_limited_and_an_expired_token_as
     assert run() is AccountState.RATE_LIMITED
     context.secrets.set(account.id, "revoked")
     assert run() is AccountState.NEEDS_SIGN_IN
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_token_refused_with_http_status_and_no_graph_body_is_still_an_auth_error(
+    graph: GraphApi, status: int
+) -> None:
+    """Fault: a proxy in front of Graph answers HTTP {id} with an HTML page instead of Graph's error body.
+
+    Survives: an AuthError that asks to sign in again, from the status alone.
+    """
+    graph.fail("/published_posts", status=status, body=b"<html>denied</html>")
+
+    with pytest.raises(AuthError):
+        pages(graph, "comments")
