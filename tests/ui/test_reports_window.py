@@ -128,3 +128,26 @@ def test_reports_screenshot(qtbot, window) -> None:  # type: ignore[no-untyped-d
     image = reports.grab()
     assert not image.isNull() and image.width() > 600
     image.save("/tmp/reports_window.png")
+
+
+def test_department_chosen_in_the_accounts_dialog_becomes_a_report_group(qtbot, window, report_ctx) -> None:  # type: ignore[no-untyped-def]
+    """Accounts › Department… on "room" (the text prompt answered by the test) stores the option; the
+    Reports window grouped by department then lists Community instead of "—"."""
+    from app.store import accounts
+
+    dialog = window.open_accounts()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 3 and not dialog.busy)
+    names = [dialog.table.item(row, 0).text() for row in range(3)]
+    dialog.table.selectRow(names.index("room"))
+    asked: list[tuple[str, str]] = []
+    dialog.ask_department = lambda name, current: asked.append((name, current)) or " Community "
+    qtbot.mouseClick(dialog.department_button, Qt.MouseButton.LeftButton)
+    assert asked == [("room", "")]
+    assert accounts.find_account(report_ctx.engine, "room").options["department"] == "Community"
+    assert "room: department Community." in dialog.message.text()
+    qtbot.waitUntil(lambda: not dialog.busy)
+    dialog.reject()
+
+    reports = open_reports(qtbot, window)
+    show_fixture_period(qtbot, reports, GroupBy.DEPARTMENT)
+    assert list(summary_rows(reports)) == ["Community", "Sales", "Support", "Total"]
