@@ -25,7 +25,8 @@ Response records (response time = answered − started − paused):
   R12 shop  c-2 next   03-04 23:00 (Thu local: outside the period)
 
 Closed in the period (resolution = closed − opened): a-1 at 03-02 10:00 (60 min), b-1 at 03-02 14:00
-(260 min), c-2 at 03-03 20:05 (5 min); a-3 closed 03-05 10:00 is outside.
+(260 min), c-2 at 03-03 20:05 (5 min); a-3 closed 03-05 10:00 is outside; a-2 closed 03-04 20:00 and
+reopened at 21:00 is not resolved (it keeps its closed_at, not its status).
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ def build(engine: Engine) -> Fixture:
         ids = {row.conversation_key: row.id for row in connection.execute(select(conversations))}
     for key, moment in (("a-1", at(2, 10)), ("b-1", at(2, 14)), ("c-2", at(3, 20, 5)), ("a-3", at(5, 10))):
         triage.set_status(engine, [ids[key]], ConversationStatus.CLOSED, now=moment)
+    triage.set_status(engine, [ids["a-2"]], ConversationStatus.CLOSED, now=at(4, 20))
+    triage.set_status(engine, [ids["a-2"]], ConversationStatus.OPEN, now=at(4, 21))
     with engine.begin() as connection:
         # Only the tags and records written here: whatever rules or clocks the store ran on its own is
         # removed, so the answers in the docstring are the whole truth.

@@ -142,18 +142,16 @@ class _Tally:
         else:
             self.replies_out += count
 
-    def add_record(self, record: ResponseRecord, now: datetime) -> None:
-        breached = record.breached(now)
+    def add_clock(self, kind: ResponseKind, breached: bool, took_ms: int | None) -> None:
         self.breaches += breached
-        took = response_time(record)
-        if record.kind is ResponseKind.FIRST:
-            if took is not None or breached:
+        if kind is ResponseKind.FIRST:
+            if took_ms is not None or breached:
                 self.first_decided += 1
-                self.first_in_target += took is not None and not breached
-            if took is not None:
-                self.first_ms.append(_ms(took))
-        elif took is not None:
-            self.next_ms.append(_ms(took))
+                self.first_in_target += took_ms is not None and not breached
+            if took_ms is not None:
+                self.first_ms.append(took_ms)
+        elif took_ms is not None:
+            self.next_ms.append(took_ms)
 
 
 def _ms(delta: timedelta) -> int:
@@ -259,10 +257,13 @@ class ReportBuilder:
             self._heatmap[weekday][hour] += count
 
     def add_record(self, record: ResponseRecord, groups: Iterable[str]) -> None:
+        breached = record.breached(self.now)  # judged once, then counted in each place it belongs
+        took = response_time(record)
+        took_ms = None if took is None else _ms(took)
         for name in groups:
-            self._group(name).add_record(record, self.now)
-        self._total.add_record(record, self.now)
-        self._day(record.started_at).add_record(record, self.now)
+            self._group(name).add_clock(record.kind, breached, took_ms)
+        self._total.add_clock(record.kind, breached, took_ms)
+        self._day(record.started_at).add_clock(record.kind, breached, took_ms)
 
     def add_resolution(self, opened_at: datetime, closed_at: datetime, groups: Iterable[str]) -> None:
         took = _ms(max(timedelta(0), closed_at - opened_at))

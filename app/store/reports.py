@@ -159,14 +159,15 @@ def _add_records(connection: Connection, builder: ReportBuilder, facts: dict[int
 def _add_resolutions(connection: Connection, builder: ReportBuilder, facts: dict[int, AccountFacts]) -> None:
     c = conversations.c
     period = builder.period
-    closed = (
-        c.closed_at >= period.start,
-        c.closed_at < period.end,
-        c.status == ConversationStatus.CLOSED.value,
-    )
+    # By the closed_at index alone; a conversation reopened since (closed_at kept, status not closed) is
+    # skipped here rather than in SQL, where `status = 'closed'` would draw SQLite to the status index and
+    # every closed conversation ever.
+    closed = (c.closed_at >= period.start, c.closed_at < period.end)
     tag_map = _tags_of(connection, select(c.id).where(*closed)) if builder.group_by is GroupBy.TAG else {}
     rows = connection.execution_options(yield_per=STREAM_ROWS).execute(
-        select(c.id, c.account_id, c.opened_at, c.closed_at).where(*closed)
+        select(c.id, c.account_id, c.status, c.opened_at, c.closed_at).where(*closed)
     )
     for row in rows:
-        builder.add_resolution(row.opened_at, row.closed_at, _groups(builder, facts, tag_map, row.account_id, row.id))
+        if row.status == ConversationStatus.CLOSED.value:
+            groups = _groups(builder, facts, tag_map, row.account_id, row.id)
+            builder.add_resolution(row.opened_at, row.closed_at, groups)
