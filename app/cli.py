@@ -28,7 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", help="profile folder (default: the platform's user data folder; env PARLEY_DATA_DIR)"
     )
     parser.add_argument("--demo", action="store_true", help="open the built-in demo workspace (a separate profile)")
-    parser.add_argument("--offline", action="store_true", help="work offline: no command touches the network")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="work offline: no command touches the network; one that needs it says so and exits 2",
+    )
     parser.add_argument("--verbose", action="store_true", help="log debug detail to the profile's log file")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -54,11 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--account", help="only this account")
     sync.add_argument("--once", action="store_true", help="sync once and exit (default: keep syncing)")
 
-    outbox = commands.add_parser("outbox", help="the queue of replies").add_subparsers(
-        dest="outbox_command", metavar="ACTION", required=True
-    )
-    send = outbox.add_parser("send", help="send the approved replies now")
-    send.add_argument("--account", help="only this account's replies")
+    from app.cli_outbox import add_parsers as add_outbox_parsers
+
+    add_outbox_parsers(commands)
 
     inbox = commands.add_parser("inbox", help="list conversations")
     inbox.add_argument("--json", action="store_true")
@@ -128,6 +130,7 @@ def _run_command(args: argparse.Namespace) -> int:
             "accounts": _accounts,
             "sync": _sync,
             "outbox": _outbox,
+            "reply": _reply,
             "inbox": _inbox,
             "export": _export,
             "playbook": _playbook,
@@ -205,20 +208,15 @@ def _sync(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def _outbox(ctx: AppContext, args: argparse.Namespace) -> int:
-    """`parley outbox send`: 1 when a reply failed; replies that must wait (offline, rate limit) are kept."""
-    from app.store import accounts
-    from app.sync.sender import OutboxSender
+    from app.cli_outbox import run_outbox
 
-    account_id = accounts.find_account(ctx.engine, args.account).id if args.account else None
-    report = OutboxSender(ctx).send_ready(account_id=account_id)
-    for line in report.messages:
-        print(f"parley: {line}", file=sys.stderr)
-    print(
-        f"Sent {len(report.sent)}, failed {len(report.failed)}, held {len(report.held)}, "
-        f"waiting {len(report.waiting)}.",
-        file=sys.stderr,
-    )
-    return 0 if report.ok else 1
+    return run_outbox(ctx, args)
+
+
+def _reply(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.cli_outbox import run_reply
+
+    return run_reply(ctx, args)
 
 
 def _playbook(ctx: AppContext, args: argparse.Namespace) -> int:

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QSplitter,
+    QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +39,7 @@ from app.ui.dialogs.shortcuts_overlay import ShortcutsOverlay
 from app.ui.inbox_controller import InboxController
 from app.ui.keyboard import KeyboardNavigation
 from app.ui.models.inbox_model import InboxModel
+from app.ui.outbox_review import OutboxReview
 from app.ui.playbook_controller import PlaybookController
 from app.ui.reply_queue import ReplyQueue
 from app.ui.resources import app_icon
@@ -48,6 +51,7 @@ from app.ui.widgets.filter_bar import FilterBar
 from app.ui.widgets.inbox_pane import InboxPane
 from app.ui.widgets.inbox_view import InboxView
 from app.ui.widgets.note_editor import NoteEditor
+from app.ui.widgets.outbox_view import OutboxView
 from app.ui.widgets.picker import Picker
 from app.ui.widgets.playbook_panel import PlaybookPanel
 from app.ui.widgets.sync_status import SyncStatusWidget
@@ -67,6 +71,7 @@ _EXTRA_KEYS = [
     ("Insert the chosen playbook answer", "Enter"),
     ("Save the internal note", "Ctrl+Return"),
     ("In a picker: filter, choose, cancel", "type · Enter · Esc"),
+    ("In the outbox: approve, discard, undo, move, back", "Ctrl+Return · Delete · Ctrl+Z · Alt+↑ / ↓ · Esc"),
     ("Expand a playbook shortcut typed in the reply (e.g. ;refund)", "Tab"),
     ("Close this overlay", "Esc"),
 ]
@@ -143,13 +148,19 @@ class MainWindow(QMainWindow):
             self.splitter.addWidget(pane)
             self.splitter.setStretchFactor(index, 1 if pane is self.thread_pane else 0)
 
+        self.outbox_view = OutboxView(self.now, self.zone)
+        self.outbox_review = OutboxReview(ctx, self.outbox_view, outbox_controller, self)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.splitter)
+        self.pages.addWidget(self.outbox_view)
+
         self.banner = Banner()
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
 
         self.sync_status = SyncStatusWidget(ctx.engine, self.now, self.zone)
@@ -160,12 +171,17 @@ class MainWindow(QMainWindow):
         self.keyring_label.hide()
         self.counts_label = QLabel()
         self.counts_label.setObjectName("counts")
-        self.outbox_label = QLabel()
-        self.outbox_label.setObjectName("outboxCount")
+        self.offline_button = QToolButton()
+        self.offline_button.setObjectName("offlineToggle")
+        self.offline_button.setAutoRaise(True)
+        self.outbox_button = QToolButton()
+        self.outbox_button.setObjectName("outboxButton")
+        self.outbox_button.setAutoRaise(True)
         self.statusBar().addWidget(self.sync_status, 1)
         self.statusBar().addPermanentWidget(self.keyring_label)
         self.statusBar().addPermanentWidget(self.offline_label)
-        self.statusBar().addPermanentWidget(self.outbox_label)
+        self.statusBar().addPermanentWidget(self.offline_button)
+        self.statusBar().addPermanentWidget(self.outbox_button)
         self.statusBar().addPermanentWidget(self.counts_label)
         self.statusBar().setSizeGripEnabled(False)
 
@@ -196,6 +212,12 @@ class MainWindow(QMainWindow):
         self.replies.outbox_count_changed.connect(self._on_replies_outbox_count_changed)
         if outbox_controller is not None:
             outbox_controller.outbox_sent.connect(self._on_outbox_sent)
+            outbox_controller.outbox_changed.connect(self._on_outbox_changed)
+        self.outbox_review.message.connect(self._show_message)
+        self.outbox_review.changed.connect(self.replies.announce_count)
+        self.outbox_view.back_requested.connect(lambda: self.action_show_outbox.setChecked(False))
+        self.outbox_button.clicked.connect(self.action_show_outbox.toggle)
+        self.offline_button.clicked.connect(self.action_offline.toggle)
         self.sync_status.sign_in_requested.connect(self._on_sync_status_sign_in_requested)
         self.playbook_controller.status_changed.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._changed_conversations: set[int] = set()
@@ -249,6 +271,7 @@ class MainWindow(QMainWindow):
         self.action_offline.setChecked(offline)
         self.action_offline.blockSignals(False)
         self.action_settings = self._action("&Settings…", "Ctrl+,", self.open_settings)
+        self.action_show_outbox = self._action("&Outbox", "Ctrl+Shift+B", self.show_outbox, checkable=True)
         self.action_quit = self._action("&Quit", "Ctrl+Q", self.close)
 
         self.action_show_inbox = self._action("&Inbox pane", "Ctrl+1", self._on_toggle_inbox, checkable=True)
@@ -302,6 +325,8 @@ class MainWindow(QMainWindow):
                 self.action_show_thread,
                 self.action_show_playbook,
                 self.action_show_sidebar,
+                None,
+                self.action_show_outbox,
                 None,
                 self.action_find_playbook,
                 None,
@@ -364,8 +389,32 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_replies_outbox_count_changed(self, count: int) -> None:
-        self.outbox_label.setText(f"Outbox: {count}" if count else "")
-        self.outbox_label.setToolTip(f"{count} repl{'y' if count == 1 else 'ies'} not yet sent" if count else "")
+        self.outbox_button.setText(f"Outbox · {count}" if count else "Outbox")
+        waiting = f"{count} repl{'y' if count == 1 else 'ies'} not yet sent" if count else "Nothing waits to be sent"
+        self.outbox_button.setToolTip(f"{waiting}. Review the outbox (Ctrl+Shift+B).")
+        self.action_show_outbox.setText(f"&Outbox ({count})" if count else "&Outbox")
+
+    @Slot(bool)
+    def show_outbox(self, shown: bool) -> None:
+        """Switch between the inbox and the outbox view (the same window, the same status bar)."""
+        # The inbox's keys act on a list that is not shown: off while the outbox is (Esc included, which the
+        # outbox list takes for "back").
+        inbox_actions = [*self.keys.menu_actions(), *self.triage.menu_actions(), self.action_send, self.action_review]
+        for action in inbox_actions:
+            if action is not None and action is not self.triage.action_undo:
+                action.setEnabled(not shown)
+        if shown:
+            self.outbox_review.reload()
+            self.pages.setCurrentWidget(self.outbox_view)
+            self.outbox_view.list.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        else:
+            self.pages.setCurrentWidget(self.splitter)
+            self.inbox_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    @Slot()
+    def _on_outbox_changed(self) -> None:
+        if self.pages.currentWidget() is self.outbox_view:
+            self.outbox_review.reload()
 
     @Slot(object)
     def _on_outbox_sent(self, report: Any) -> None:
@@ -529,6 +578,11 @@ class MainWindow(QMainWindow):
 
     def _set_offline_label(self, offline: bool) -> None:
         self.offline_label.setVisible(offline)
+        self.offline_button.setText("Go online" if offline else "Work offline")
+        self.offline_button.setToolTip(
+            "Sync and send again (Ctrl+Shift+O)" if offline
+            else "Stop syncing and sending; replies wait in the outbox (Ctrl+Shift+O)"
+        )  # fmt: skip
 
     @Slot()
     def sync_now(self) -> None:
@@ -562,6 +616,7 @@ class MainWindow(QMainWindow):
         self.inbox_controller.reload_entries()
         self.inbox_controller.after_change()
         self.sync_status.reload_accounts()
+        self.outbox_view.reviewer.setText(self.ctx.preferences.agent_name)
         self.show_conversation(self.inbox_view.current_conversation_id or -1)
 
     @Slot()
