@@ -151,3 +151,10 @@ def test_department_chosen_in_the_accounts_dialog_becomes_a_report_group(qtbot, 
     reports = open_reports(qtbot, window)
     show_fixture_period(qtbot, reports, GroupBy.DEPARTMENT)
     assert list(summary_rows(reports)) == ["Community", "Sales", "Support", "Total"]
+
+
+def test_trend_axis_uses_round_steps_and_whole_counts() -> None:
+    """50 → five steps of 10 (not 12.5); 7 → four steps of 2; 3 → three steps of 1; nothing → one step."""
+    from app.ui.reports.charts import axis_steps
+
+    assert [axis_steps(v) for v in (50, 7, 3, 0, 1234)] == [(10.0, 5), (2.0, 4), (1.0, 3), (1.0, 1), (500.0, 3)]

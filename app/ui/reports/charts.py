@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
@@ -132,14 +133,15 @@ class TrendChart(QWidget):
             painter.drawText(QRectF(x + 14, 2, 80, 20), Qt.AlignmentFlag.AlignVCenter, name)
             x += 24 + painter.fontMetrics().horizontalAdvance(name)
         top = max((max(d.volume_in, d.replies_out, d.breaches) for d in self.days), default=0)
-        scale = _nice_ceiling(top)
-        for step in range(5):  # grid and its labels
-            value = scale * step / 4
-            y = plot.bottom() - plot.height() * step / 4
+        step, steps = axis_steps(top)
+        scale = step * steps
+        for index in range(steps + 1):  # grid and its labels
+            value = step * index
+            y = plot.bottom() - plot.height() * index / steps
             painter.setPen(QPen(LINE, 1))
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(TEXT_FAINT)
-            label = f"{value:g}" if value == int(value) else f"{value:.1f}"
+            label = f"{value:g}"
             painter.drawText(QRectF(0, y - 8, self.LEFT - 6, 16), Qt.AlignmentFlag.AlignRight
                              | Qt.AlignmentFlag.AlignVCenter, label)  # fmt: skip
         if not self.days:
@@ -168,12 +170,13 @@ class TrendChart(QWidget):
         painter.end()
 
 
-def _nice_ceiling(value: float) -> float:
-    """A round axis maximum at or above `value` (1, 2, 4, 5 or 10 times a power of ten; 4 at the least)."""
-    if value <= 4:
-        return 4
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 4, 5, 10):
-        if value <= step * magnitude:
-            return float(step * magnitude)
-    return float(10 * magnitude)
+def axis_steps(value: float) -> tuple[float, int]:
+    """A round grid step (1, 2 or 5 times a power of ten) and how many steps (at most 5) reach `value`."""
+    if value <= 5:  # counts: whole numbers on the axis
+        return 1.0, max(1, math.ceil(value))
+    magnitude = 10 ** math.floor(math.log10(value / 5))
+    for factor in (1, 2, 5, 10):
+        step = factor * magnitude
+        if value / step <= 5:
+            return float(step), max(1, math.ceil(value / step))
+    return float(10 * magnitude), 5
