@@ -61,6 +61,8 @@ def show_fixture_period(qtbot, reports: ReportsWindow, group: GroupBy) -> None: 
     reports.set_group_by(group)
     with qtbot.waitSignal(reports.report_shown, timeout=10000) as shown:
         qtbot.mouseClick(reports.refresh_button, Qt.MouseButton.LeftButton)
+        # The job's result can only arrive through the event loop: until then the window shows it is busy.
+        assert reports.busy.isVisible() and not reports.refresh_button.isEnabled() and reports.jobs.busy
     assert shown.args[0].period.first_day == fx.FIRST_DAY and shown.args[0].group_by is group
     qtbot.waitUntil(lambda: not reports.busy.isVisible())
 
@@ -120,14 +122,14 @@ def test_a_period_that_ends_before_it_starts_is_refused_without_computing(qtbot,
     assert "ends" in reports.status.text() and not reports.jobs.busy and reports.report is shown
 
 
-def test_reports_screenshot(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def test_reports_screenshot(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A picture of the window on the fixture (looked at by a person; asserts only that it painted)."""
     reports = open_reports(qtbot, window)
     show_fixture_period(qtbot, reports, GroupBy.ACCOUNT)
     QApplication.processEvents()
     image = reports.grab()
     assert not image.isNull() and image.width() > 600
-    image.save("/tmp/reports_window.png")
+    image.save(str(tmp_path / "reports_window.png"))
 
 
 def test_department_chosen_in_the_accounts_dialog_becomes_a_report_group(qtbot, window, report_ctx) -> None:  # type: ignore[no-untyped-def]
