@@ -97,16 +97,17 @@ def build(engine: Engine) -> Fixture:
     triage.set_status(engine, [ids["a-2"]], ConversationStatus.CLOSED, now=at(4, 20))
     triage.set_status(engine, [ids["a-2"]], ConversationStatus.OPEN, now=at(4, 21))
     with engine.begin() as connection:
-        # Only the tags and records written here: whatever rules or clocks the store ran on its own is
-        # removed, so the answers in the docstring are the whole truth.
-        connection.execute(delete(conversation_tags))
+        connection.execute(delete(conversation_tags))  # only the tags set here, none a rule may have added
+    triage.set_tag(engine, [ids["a-1"], ids["c-1"]], "refund", True)
+    triage.set_tag(engine, [ids["a-1"]], "vip", True)
+    with engine.begin() as connection:
+        # Only the records written below: whatever clocks the store kept on its own are removed, so the
+        # answers in the docstring are the whole truth.
         connection.execute(delete(response_records))
         # A policy in force now that would judge every record differently: reports must not consult it.
         connection.execute(
             insert(response_policies).values(name="Now", conditions={}, first_response_s=60, next_response_s=60)
         )
-    triage.set_tag(engine, [ids["a-1"], ids["c-1"]], "refund", True)
-    triage.set_tag(engine, [ids["a-1"]], "vip", True)
 
     def record(
         key: str,
