@@ -4,6 +4,7 @@ computed by a worker job, shown in its tables and charts, exported as CSV throug
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,15 @@ def window(qtbot, report_ctx: AppContext) -> MainWindow:  # type: ignore[no-unty
     return show_window(qtbot, build_main_window(report_ctx))
 
 
-def open_reports(qtbot, window: MainWindow) -> ReportsWindow:  # type: ignore[no-untyped-def]
+def open_reports(qtbot, window: MainWindow, *, by_keys: bool = False) -> ReportsWindow:  # type: ignore[no-untyped-def]
     view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     action = next(a for a in view_menu.actions() if a.text() == "&Reports…")
     assert action.shortcut().toString() == "Ctrl+Alt+R"
-    action.trigger()
+    if by_keys:
+        modifiers = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+        qtbot.keyClick(window.inbox_view, Qt.Key.Key_R, modifiers)
+    else:
+        action.trigger()
     reports = window.reports_window
     assert isinstance(reports, ReportsWindow)
     qtbot.waitExposed(reports)
@@ -71,8 +76,10 @@ def test_reports_open_from_the_menu_compute_in_the_background_and_show_the_numbe
     """Per account (hand computation in tests/unit/test_reports.py): brand 50% (1/2), FRT 20m / p90 45m,
     next 40m, 3 breaches; shop 100% (1/1), 0 breaches; Total 60% (3/5), FRT 20m / 1h 00m, 4 breaches.
     The heatmap's Monday 10h cell holds 2 messages; the trend has the three local days."""
-    reports = open_reports(qtbot, window)
-    assert reports.report is None or reports.busy.isVisible() or reports.report.period.first_day != fx.FIRST_DAY
+    reports = open_reports(qtbot, window, by_keys=True)
+    qtbot.waitUntil(lambda: reports.report is not None, timeout=10000)
+    assert reports.report is not None  # on opening it computes the last 30 days up to today (Berlin) by itself
+    assert (reports.report.period.first_day, reports.report.period.last_day) == (date(2026, 2, 4), date(2026, 3, 5))
     show_fixture_period(qtbot, reports, GroupBy.ACCOUNT)
     rows = summary_rows(reports)
     assert list(rows) == ["brand", "room", "shop", "Total"]
