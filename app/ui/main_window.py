@@ -43,6 +43,7 @@ from app.ui.outbox_review import OutboxReview
 from app.ui.playbook_controller import PlaybookController
 from app.ui.reply_queue import ReplyQueue
 from app.ui.resources import app_icon
+from app.ui.response_timers import ResponseTimers
 from app.ui.timefmt import display_zone
 from app.ui.triage_actions import TriageActions
 from app.ui.widgets.banner import Banner
@@ -87,7 +88,8 @@ def _int_list(value: object) -> list[int]:
 
 
 class MainWindow(QMainWindow):
-    """Signals: offline_changed(bool); reply_send_requested(int, str); reply_review_requested(int, str).
+    """Signals: offline_changed(bool); reply_send_requested(int, str); reply_review_requested(int, str);
+    policies_applied() after open conversations were moved to newly saved response policies.
 
     `sync_controller` is optional (None: no sync in this session). When given it must offer the signals
     account_progressed, account_synced, account_failed, messages_stored(list[int]), states_changed and
@@ -95,6 +97,7 @@ class MainWindow(QMainWindow):
     """
 
     offline_changed = Signal(bool)
+    policies_applied = Signal()
     reply_send_requested = Signal(int, str)
     reply_review_requested = Signal(int, str)
 
@@ -111,7 +114,8 @@ class MainWindow(QMainWindow):
         self.sync_controller = sync_controller
         self.outbox_controller = outbox_controller
         self.replies = ReplyQueue(ctx, outbox_controller, self)
-        self.setWindowTitle(APP_NAME + (" — demo" if ctx.demo else ""))
+        self._base_title = APP_NAME + (" — demo" if ctx.demo else "")
+        self.setWindowTitle(self._base_title)
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
 
@@ -226,6 +230,14 @@ class MainWindow(QMainWindow):
         self._refresh_timer.setInterval(LIVE_REFRESH_MS)
         self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
         self._connect_controller(sync_controller)
+        self.alerts = self.timers.alerts
+        self.alerts.breached_count_changed.connect(self._on_alerts_breached_count_changed)
+        self.inbox_view.ticked.connect(self.alerts.check)
+        self.inbox_view.ticked.connect(self._on_inbox_view_ticked)
+        self.inbox_controller.list_refreshed.connect(self.alerts.check)
+        self.timers.policies_applied.connect(self._on_timers_policies_applied)
+        self.timers.status_message.connect(self.statusBar().showMessage)
+        self.alerts.check()
 
         self._set_offline_label(self.action_offline.isChecked())
         self._update_counts()
@@ -304,6 +316,8 @@ class MainWindow(QMainWindow):
         )
         self.action_rules = self._action("&Rules…", "Ctrl+Shift+R", self.open_rules)
         self.action_lists = self._action("Tags and &team…", "Ctrl+Shift+T", self.open_lists)
+        self.timers = ResponseTimers(self.ctx, self.now, self.zone, sync_controller=self.sync_controller, parent=self)
+        self.action_policies = self._action("Response-time &policies…", "Ctrl+Shift+L", self.timers.open_policies)
         self.action_show_sidebar = self._action("&Views sidebar", "Ctrl+0", self._on_toggle_sidebar, checkable=True)
         self.action_show_sidebar.blockSignals(True)
         self.action_show_sidebar.setChecked(True)
@@ -337,7 +351,8 @@ class MainWindow(QMainWindow):
         )
         self._add_menu(bar.addMenu("&Conversation"), [*self.keys.menu_actions(), self.action_send, self.action_review])
         self._add_menu(
-            bar.addMenu("&Triage"), [*self.triage.menu_actions(), None, self.action_rules, self.action_lists]
+            bar.addMenu("&Triage"),
+            [*self.triage.menu_actions(), None, self.action_rules, self.action_lists, self.action_policies],
         )
         playbook = self.playbook_controller
         self._add_menu(
@@ -474,6 +489,7 @@ class MainWindow(QMainWindow):
             notes.notes_of(self.ctx.engine, conversation_id),
             keep_scroll=keep_scroll,
         )
+        self.thread_view.show_policy(self.timers.policy_text(summary))
         _account, _key, visibility = inbox.conversation_key(self.ctx.engine, conversation_id)
         self.composer.set_conversation(conversation_id, summary.platform, summary.kind, Visibility(visibility))
 
@@ -678,6 +694,26 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(self.inbox_controller.reload_entries)
         dialog.open()
+
+    @Slot(int)
+    def _on_timers_policies_applied(self, _moved: int) -> None:
+        self.inbox_model.reload_conversations(self.inbox_model.ids())
+        self.inbox_controller.after_change()
+        current = self.inbox_view.current_conversation_id
+        if current is not None:
+            self.show_conversation(current, keep_scroll=True)
+        self.policies_applied.emit()
+
+    # --- response timers -----------------------------------------------------------------------------
+    @Slot()
+    def _on_inbox_view_ticked(self) -> None:
+        summary = self._current_summary()
+        if summary is not None:
+            self.thread_view.show_policy(self.timers.policy_text(summary))
+
+    @Slot(int)
+    def _on_alerts_breached_count_changed(self, count: int) -> None:
+        self.setWindowTitle(f"{self._base_title} — {count:,} breached" if count else self._base_title)
 
     @Slot(bool)
     def _on_toggle_sidebar(self, shown: bool) -> None:

@@ -174,7 +174,9 @@ def test_429_waits_for_the_reset_and_401_keeps_the_reply_for_after_sign_in(works
     report = OutboxSender(ctx).send_ready()
     waiting = outbox.get_item(ctx.engine, item.id)
     assert report.waiting == [item.id] and waiting.state is OutboxState.APPROVED
-    assert waiting.retry_at is not None and abs((waiting.retry_at - reset).total_seconds()) <= 1
+    # Retry-After (600 s from when the server answered) wins over the reset header; both point at the same
+    # moment, give or take how long this test took to get there on a loaded machine.
+    assert waiting.retry_at is not None and -1 <= (waiting.retry_at - reset).total_seconds() <= 30
     assert outbox.ready_to_send(ctx.engine, now=datetime.now(UTC)) == [], "nothing is retried before the reset"
     assert [i.id for i in outbox.ready_to_send(ctx.engine, now=reset + timedelta(seconds=1))] == [item.id]
 
