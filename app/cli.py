@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--human-agent", action="store_true", help="Facebook/Instagram: the app has Meta's Human Agent permission"
     )
     accounts.add_parser("list", help="list accounts and their sync state").add_argument("--json", action="store_true")
+    change = accounts.add_parser("set", help="change an account's details (its department, for reports)")
+    change.add_argument("name")
+    change.add_argument("--department", required=True, help='the team answering this account ("" to clear)')
     remove = accounts.add_parser("remove", help="remove an account, its keyring entry and its cached data")
     remove.add_argument("name")
     remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -83,8 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--list", action="store_true", help="list the automatic backups, newest first")
 
     from app.cli_playbook import add_parser as add_playbook_parser
+    from app.cli_report import add_parser as add_report_parser
 
     add_playbook_parser(commands)
+    add_report_parser(commands)
 
     demo_server = commands.add_parser("demo-server", help="run the seeded demo Mastodon server alone")
     demo_server.add_argument("--port", type=int, default=3000)
@@ -134,6 +139,7 @@ def _run_command(args: argparse.Namespace) -> int:
             "inbox": _inbox,
             "export": _export,
             "playbook": _playbook,
+            "report": _report,
         }[args.command]
         return handler(ctx, args)
     finally:
@@ -176,6 +182,14 @@ def _accounts(ctx: AppContext, args: argparse.Namespace) -> int:
             for row in rows:
                 print(f"{row['name']}\t{row['platform']}\t{row['handle']}\t{row['state']}\t{row['last_synced']}")
         return 0
+    if args.accounts_command == "set":
+        from app.store import accounts as account_store
+
+        account = account_store.find_account(ctx.engine, args.name)
+        account_store.set_option(ctx.engine, account.id, "department", args.department.strip())
+        shown = args.department.strip() or "none"
+        print(f"{account.name}: department {shown}.", file=sys.stderr)
+        return 0
     if args.accounts_command == "remove":
         if not args.yes and not _confirm(f"Remove {args.name} and its cached conversations? [y/N] "):
             print("parley: nothing removed.", file=sys.stderr)
@@ -212,6 +226,12 @@ def _reply(ctx: AppContext, args: argparse.Namespace) -> int:
 
 def _playbook(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.cli_playbook import run
+
+    return run(ctx, args)
+
+
+def _report(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.cli_report import run
 
     return run(ctx, args)
 

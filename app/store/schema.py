@@ -161,6 +161,8 @@ messages = Table(
     Column("language", String(16), nullable=False, server_default=""),
     UniqueConstraint("account_id", "platform_message_id"),
     Index("ix_messages_conversation", "conversation_id", "created_at"),
+    # Reports count messages per period from this index alone (see app.store.reports).
+    Index("ix_messages_created", "created_at", "account_id", "direction", "conversation_id"),
 )
 
 tags = Table(

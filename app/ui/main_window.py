@@ -324,6 +324,8 @@ class MainWindow(QMainWindow):
         self.action_show_sidebar.setChecked(True)
         self.action_show_sidebar.blockSignals(False)
 
+        self.action_reports = self._action("&Reports…", "Ctrl+Alt+R", self.open_reports)
+        self.reports_window: Any = None
         self.action_accounts = self._action("&Accounts…", "Ctrl+Shift+A", self.open_accounts)
         self.action_sync_now = self._action("&Sync now", "F5", self.sync_now)
         self.action_about = self._action(f"&About {APP_NAME}", "Shift+F1", self.open_about)
@@ -342,6 +344,8 @@ class MainWindow(QMainWindow):
                 self.action_show_outbox,
                 None,
                 self.action_find_playbook,
+                None,
+                self.action_reports,
                 None,
                 self.action_shortcuts,
             ],
@@ -656,6 +660,25 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(self.inbox_controller.reload_entries)
         dialog.open()
         return dialog
+
+    @Slot()
+    def open_reports(self) -> Any:
+        """One Reports window at a time: asking again brings it to the front."""
+        from app.ui.reports.window import ReportsWindow
+
+        if self.reports_window is None:
+            self.reports_window = ReportsWindow(self.ctx, self)
+            self.reports_window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.reports_window.destroyed.connect(self._on_reports_window_destroyed)
+        elif self.reports_window.isVisible():
+            self.reports_window.raise_()  # already open: bring it to the front
+        self.reports_window.show()
+        self.reports_window.activateWindow()
+        return self.reports_window
+
+    @Slot()
+    def _on_reports_window_destroyed(self) -> None:
+        self.reports_window = None
 
     @Slot(int)
     def _on_sync_status_sign_in_requested(self, account_id: int) -> None:
