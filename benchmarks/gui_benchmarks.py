@@ -173,5 +173,6 @@ def _tick(messages: int, profile: Path, log: Log) -> Row:
         "< 5 ms",
         seconds < 0.005,
         f"median of 30, p95 {ms(found['tick_p95_s'])}, GUI-thread CPU {ms(found['tick_cpu_s'])}; measures "
-        "benchmarks.gui_child.live_tick (InboxController's tick slot and the repaint of the visible rows)",
+        "benchmarks.gui_child.live_tick (InboxView.tick with the response alerts it drives, and the repaint of "
+        "the visible rows)",
     )

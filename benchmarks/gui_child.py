@@ -33,10 +33,11 @@ TICK_REPEATS = 30
 def live_tick(window: MainWindow) -> None:
     """The inbox's live tick as its timer runs it, and the repaint of the rows on screen that follows.
 
-    This is the one call to change when the tick moves: today the controller's timer slot (snoozed
-    conversations woken, a recount scheduled), then a synchronous repaint of the visible rows.
+    This is the one call to change when the tick moves: today InboxView.tick (the visible rows' response
+    timers marked for repaint, then `ticked`, which the response alerts listen to), then a synchronous
+    repaint of the visible rows (what the event loop would do next).
     """
-    window.inbox_controller._on_tick_timeout()
+    window.inbox_view.tick()
     window.inbox_view.viewport().repaint()
 
 

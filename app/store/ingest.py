@@ -25,11 +25,11 @@ from app.domain.models import (
     Page,
     Visibility,
 )
-from app.domain.policy import default_due_at
 from app.domain.sentiment import is_likely_complaint
 from app.domain.sentiment import score as sentiment_score
 from app.domain.triage import Priority
 from app.store.dialect import in_values, json_listed, positional_sql, upsert
+from app.store.ingest_clocks import PageClocks, Slot
 from app.store.rules import apply_rules, load_rules
 from app.store.schema import contacts, conversations, from_millis, messages, sync_cursors, sync_gaps, to_millis
 
@@ -129,11 +129,17 @@ def store_messages(
         if m.direction is Direction.INBOUND
     }
     contact_ids = _ensure_contacts(connection, account_id, fresh)
-    conversation_of = _resolve_conversations(connection, account_id, fresh, contact_ids, scores, deferred)
+    clocks = PageClocks(connection, account_id)
+    conversation_of, new_ids = _resolve_conversations(
+        connection, account_id, fresh, contact_ids, scores, clocks, deferred
+    )
     _insert_messages(connection, account_id, fresh, conversation_of, scores)
-    if deferred is not None and (deferred.rows or deferred.pending) and load_rules(connection, enabled_only=True):
-        deferred.write(connection, forget=True)  # rules change status and priority in the database itself
-    apply_rules(connection, account_id, fresh, conversation_of, scores)
+    if deferred is not None and (clocks.pause_ends or load_rules(connection, enabled_only=True)):
+        # Resumed clocks and rules change conversations in the database themselves: held summaries go first.
+        deferred.write(connection, forget=True)
+    clocks.write(connection, new_ids)
+    outcomes = apply_rules(connection, account_id, fresh, conversation_of, scores)
+    clocks.after_rules(connection, outcomes, new_ids, fresh[-1].created_at)
     result.stored = len(fresh)
     result.conversation_ids = set(conversation_of.values())
     return result
@@ -333,8 +339,9 @@ def _resolve_conversations(
     fresh: list[FetchedMessage],
     contact_ids: dict[str, int],
     scores: dict[str, int | None],
+    clocks: PageClocks,
     deferred: DeferredSummaries | None = None,
-) -> dict[str, int]:
+) -> tuple[dict[str, int], dict[str, int]]:
     """Thread each message: into its parent's conversation when the parent is known, else by its key.
 
     Following the reply chain keeps a thread whole even when a server changes its conversation ids.
@@ -367,11 +374,20 @@ def _resolve_conversations(
         else:
             members.append(message)
 
+
+    existing = {k: v for k, v in grouped.items() if isinstance(k, int)}
+    clocks.existing = list(existing)
     new_ids = _insert_conversations(
-        connection, account_id, {k: v for k, v in grouped.items() if isinstance(k, str)}, contact_ids, scores, deferred
+        connection,
+        account_id,
+        {k: v for k, v in grouped.items() if isinstance(k, str)},
+        contact_ids,
+        scores,
+        clocks,
+        deferred,
     )
-    _update_conversations(connection, {k: v for k, v in grouped.items() if isinstance(k, int)}, scores, deferred)
-    return {pid: slot if isinstance(slot, int) else new_ids[slot] for pid, slot in slot_of.items()}
+    _update_conversations(connection, account_id, existing, scores, clocks, deferred)
+    return {pid: slot if isinstance(slot, int) else new_ids[slot] for pid, slot in slot_of.items()}, new_ids
 
 
 def _insert_conversations(
@@ -380,6 +396,7 @@ def _insert_conversations(
     opened: dict[str, list[FetchedMessage]],
     contact_ids: dict[str, int],
     scores: dict[str, int | None],
+    clocks: PageClocks,
     deferred: DeferredSummaries | None = None,
 ) -> dict[str, int]:
     if not opened:
@@ -401,7 +418,7 @@ def _insert_conversations(
                 "kind": first.kind.value,
                 "visibility": first.visibility.value,
                 "opened_at": first.created_at,
-                **_summary_after(blank, batch, scores),
+                **_summary_after(blank, batch, scores, clocks, key, account_id),
             }
         )
     if connection.dialect.name == "sqlite":
@@ -423,6 +440,7 @@ def _insert_conversations(
     return new_ids
 
 
+
 def _insert_conversation_rows_sqlite(connection: Connection, rows: list[dict[str, Any]]) -> None:
     columns = tuple(column.name for column in conversations.columns if column.name in rows[0])
     moments = [index for index, name in enumerate(columns) if name in _MOMENT_COLUMNS]
@@ -437,7 +455,10 @@ def _insert_conversation_rows_sqlite(connection: Connection, rows: list[dict[str
 
 
 _MOMENT_COLUMNS = frozenset(
-    {"opened_at", "last_message_at", "last_inbound_at", "waiting_since", "next_due_at", "snoozed_until"}
+    {
+        "opened_at", "last_message_at", "last_inbound_at", "waiting_since", "next_due_at", "next_warn_at",
+        "snoozed_until", "paused_at",
+    }
 )
 
 
@@ -468,6 +489,9 @@ class _Blank:
     message_count: int = 0
     unread_count: int = 0
     waiting_since: datetime | None = None
+    next_due_at: datetime | None = None
+    next_warn_at: datetime | None = None
+    paused_at: datetime | None = None
     last_inbound_at: datetime | None = None
     snippet: str = ""
     status: str = ConversationStatus.OPEN.value
@@ -479,8 +503,10 @@ class _Blank:
 
 def _update_conversations(
     connection: Connection,
+    account_id: int,
     grouped: dict[int, list[FetchedMessage]],
     scores: dict[str, int | None],
+    clocks: PageClocks,
     deferred: DeferredSummaries | None = None,
 ) -> None:
     if not grouped:
@@ -490,7 +516,7 @@ def _update_conversations(
     rows = []
     for conversation_id, new_messages in grouped.items():
         row = held.get(conversation_id) or current[conversation_id]
-        values = _summary_after(row, new_messages, scores)
+        values = _summary_after(row, new_messages, scores, clocks, conversation_id, account_id)
         values.setdefault("status", row.status)
         if deferred is not None:
             deferred.changed(conversation_id, row._replace(**values))
@@ -531,14 +557,15 @@ _Stored = namedtuple(
     "_Stored",
     (
         "id", "kind", "last_message_at", "message_count", "unread_count", "waiting_since", "last_inbound_at",
-        "next_due_at", "snippet", "status", "snoozed_until", "sentiment", "priority", "priority_locked",
+        "next_due_at", "next_warn_at", "paused_at", "snippet", "status", "snoozed_until", "sentiment", "priority",
+        "priority_locked",
     ),
 )  # fmt: skip
 
 
 _SUMMARY_VALUES = (
     "last_message_at", "snippet", "last_inbound_at", "message_count", "unread_count", "waiting_since", "next_due_at",
-    "status", "snoozed_until", "sentiment", "priority",
+    "next_warn_at", "status", "snoozed_until", "sentiment", "priority",
 )  # fmt: skip
 
 
@@ -558,7 +585,7 @@ class DeferredSummaries:
     def known(self, conversation_id: int, inserted: dict[str, Any]) -> None:
         """A conversation just inserted with these values (already in the database)."""
         self.rows[conversation_id] = _Stored(
-            id=conversation_id, priority_locked=0, **{name: inserted[name] for name in _Stored._fields[1:-1]}
+            id=conversation_id, priority_locked=0, **{name: inserted.get(name) for name in _Stored._fields[1:-1]}
         )
 
     def changed(self, conversation_id: int, row: Any) -> None:
@@ -614,8 +641,19 @@ def _sqlite_summary_write(columns: tuple[str, ...]) -> tuple[str, tuple[str, ...
     return str(compiled), tuple(compiled.positiontup or ())
 
 
-def _summary_after(row: Any, new_messages: list[FetchedMessage], scores: dict[str, int | None]) -> dict[str, Any]:
-    """The conversation's inbox summary once `new_messages` (oldest first) are added to it."""
+def _summary_after(
+    row: Any,
+    new_messages: list[FetchedMessage],
+    scores: dict[str, int | None],
+    clocks: PageClocks,
+    slot: Slot,
+    account_id: int,
+) -> dict[str, Any]:
+    """The conversation's inbox summary once `new_messages` (oldest first) are added to it, and its clocks.
+
+    The response clock runs from the first unanswered inbound message to our next reply; a closed
+    conversation's clock was stopped when it was closed, so a customer writing again starts a new one.
+    """
     last_at = row.last_message_at if row.message_count else None
     snippet_source = None
     latest_direction = None
@@ -623,26 +661,33 @@ def _summary_after(row: Any, new_messages: list[FetchedMessage], scores: dict[st
     last_outbound = None
     inbound_times = []
     new_tone: int | None = None
+    waiting_since = None if row.status == _CLOSED else row.waiting_since
+    running_before = waiting_since is not None
+    started: list[list[Any]] = []  # [start, answered or None] of each clock this page starts
+    answered_before: datetime | None = None  # our reply to the clock that was already running
     for message in new_messages:  # one pass: this runs for every conversation of every page
         created = message.created_at
         if last_at is None or created >= last_at:
             last_at, snippet_source, latest_direction = created, message.text, message.direction
         if message.direction is Direction.INBOUND:
+            if waiting_since is None:
+                waiting_since = created
+                started.append([created, None])
             inbound_times.append(created)
             tone = scores.get(message.platform_message_id)
             if tone is not None and (new_tone is None or tone < new_tone):
                 new_tone = tone
             if last_inbound is None or created > last_inbound:
                 last_inbound = created
-        elif last_outbound is None or created > last_outbound:
-            last_outbound = created
-    waiting_since = row.waiting_since
-    if last_outbound is not None and (waiting_since is None or last_outbound >= waiting_since):
-        waiting_since = None  # answered: the clock stops
-    if waiting_since is None:
-        unanswered = [t for t in inbound_times if last_outbound is None or t > last_outbound]
-        if unanswered:
-            waiting_since = min(unanswered)
+        else:
+            if last_outbound is None or created > last_outbound:
+                last_outbound = created
+            if waiting_since is not None and created >= waiting_since:  # answered: the clock stops
+                if started:
+                    started[-1][1] = created
+                else:
+                    answered_before = created
+                waiting_since = None
     status, snoozed_until = row.status, row.snoozed_until
     if inbound_times and latest_direction is Direction.INBOUND and status in _WOKEN_BY_CUSTOMER:
         # The customer wrote again: a closed, pending (waiting on them) or snoozed conversation needs us.
@@ -653,6 +698,23 @@ def _summary_after(row: Any, new_messages: list[FetchedMessage], scores: dict[st
     priority = row.priority
     if is_likely_complaint(new_tone) and not row.priority_locked and priority < Priority.HIGH:
         priority = int(Priority.HIGH)  # a likely complaint is worked first unless a person decided otherwise
+    next_due_at, next_warn_at = (row.next_due_at, row.next_warn_at) if waiting_since is not None else (None, None)
+    if started:
+        policy = clocks.policy(slot, MessageKind(row.kind), priority)
+        first = not clocks.had_clock(slot, row.waiting_since)  # only a conversation's first clock is "first"
+        for start, answered in started:
+            clocks.start(slot, account_id, start, answered, first, policy)
+            first = False
+        start, answered = started[-1]
+        first = len(started) == 1 and not clocks.had_clock(slot, row.waiting_since)
+        if answered is None:
+            next_due_at = policy.due_at(start, first_response=first)
+            next_warn_at = policy.warning_at(start, first_response=first)
+    if running_before and isinstance(slot, int):
+        if answered_before is not None:
+            clocks.answered[slot] = answered_before
+        if row.paused_at is not None and (answered_before is not None or status != row.status):
+            clocks.pause_ends[slot] = answered_before or min(inbound_times)
     return {
         "last_message_at": last_at,
         "snippet": row.snippet
@@ -662,7 +724,8 @@ def _summary_after(row: Any, new_messages: list[FetchedMessage], scores: dict[st
         "message_count": row.message_count + len(new_messages),
         "unread_count": row.unread_count + len(inbound_times),
         "waiting_since": waiting_since,
-        "next_due_at": default_due_at(waiting_since, MessageKind(row.kind)),
+        "next_due_at": next_due_at,
+        "next_warn_at": next_warn_at,
         "status": status,
         "snoozed_until": snoozed_until,
         "sentiment": sentiment,
@@ -670,6 +733,7 @@ def _summary_after(row: Any, new_messages: list[FetchedMessage], scores: dict[st
     }
 
 
+_CLOSED = ConversationStatus.CLOSED.value
 _WOKEN_BY_CUSTOMER = frozenset(
     {ConversationStatus.CLOSED.value, ConversationStatus.PENDING.value, ConversationStatus.SNOOZED.value}
 )
