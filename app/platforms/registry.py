@@ -17,6 +17,10 @@ def connector_class(platform: Platform) -> type[Connector]:
         from app.platforms.matrix import MatrixConnector
 
         return MatrixConnector
+    if platform is Platform.BLUESKY:
+        from app.platforms.bluesky import BlueskyConnector
+
+        return BlueskyConnector
     raise PlatformError(f"Parley cannot connect to {platform.value} accounts yet.")
 
 

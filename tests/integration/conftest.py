@@ -1,4 +1,4 @@
-"""Fixtures for integration tests against real server software: a private Matrix Synapse homeserver."""
+"""Fixtures for integration tests against real server software: Matrix Synapse and an AT Protocol network."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.peers.bluesky_network import BlueskyNetwork, bluesky_network, missing_parts
 from tests.peers.synapse import SynapseServer, start_synapse
 
 
-def _unavailable(reason: str) -> None:
-    """CI must run every Synapse test, so there a missing Synapse fails; elsewhere it skips with the reason."""
+def _unavailable(reason: str, what: str = "Synapse") -> None:
+    """CI must run every test against real servers, so there a missing one fails; elsewhere it skips."""
     if os.environ.get("CI"):
-        pytest.fail(f"{reason} CI must not skip the Synapse tests.", pytrace=False)
+        pytest.fail(f"{reason} CI must not skip the {what} tests.", pytrace=False)
     pytest.skip(reason)
 
 
@@ -31,3 +32,13 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]
     server = start_synapse(python, tmp_path_factory.mktemp("synapse"), extra_config={"session_lifetime": "30d"})
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def bluesky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BlueskyNetwork]:
+    """One private AT Protocol network (PDS + AppView) for the session, with the users brand, ann and bob."""
+    reason = missing_parts()
+    if reason:
+        _unavailable(reason, "Bluesky")
+    with bluesky_network(tmp_path_factory.mktemp("bluesky") / "network.log") as network:
+        yield network
