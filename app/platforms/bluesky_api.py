@@ -239,6 +239,8 @@ class XrpcApi:
             if status < 500 and status != 403:
                 raise PlatformError(f"{what}: Bluesky refused the request ({label}).", status=status)
             raise_for_status(response, what=what)
+        if not response.content.strip():
+            return {}  # a procedure without output (deleteSession) answers with an empty body
         body = json_body(response, what=what)
         if not isinstance(body, dict):
             raise PlatformError(f"{what}: Bluesky sent an unexpected answer.")
