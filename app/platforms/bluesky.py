@@ -68,6 +68,7 @@ MAX_LOG_PAGES = 20
 MAX_DM_GRAPHEMES = 1000
 MAX_POST_BYTES = 3000
 _KNOWN_OWN_POSTS_KEPT = 5000
+_KNOWN_SENDS_KEPT = 1000
 
 
 class BlueskyConnector(Connector):
@@ -89,6 +90,7 @@ class BlueskyConnector(Connector):
         self._members: dict[str, dict[str, Identity]] = {}
         self._fetched_own: set[str] = set()
         self._pending_dm: dict[str, str] = {}  # idempotency key -> convo rev before a send that timed out
+        self._sent_dm: dict[str, SentMessage] = {}  # idempotency key -> what that send made
 
     # -- signing in ------------------------------------------------------------------------------------
 
@@ -430,28 +432,36 @@ class BlueskyConnector(Connector):
         return parent, parent
 
     def _send_dm(self, convo_id: str, text: str, key: str) -> SentMessage:
+        if key in self._sent_dm:
+            return self._sent_dm[key]
+        sent = self._send_dm_once(convo_id, text, key)
+        self._pending_dm.pop(key, None)
+        self._sent_dm[key] = sent
+        if len(self._sent_dm) > _KNOWN_SENDS_KEPT:
+            del self._sent_dm[next(iter(self._sent_dm))]
+        return sent
+
+    def _send_dm_once(self, convo_id: str, text: str, key: str) -> SentMessage:
         what = "Sending the Bluesky message"
         earlier = self._pending_dm.get(key)
         if earlier is not None:
             found = self._find_sent(convo_id, text, earlier)
             if found is not None:
-                del self._pending_dm[key]
                 return found
-        body = self._api.call("GET", "chat.bsky.convo.getConvo", params={"convoId": convo_id}, what=what)
-        rev = as_dict(body.get("convo")).get("rev")
-        rev = rev if isinstance(rev, str) else ""
+        else:
+            body = self._api.call("GET", "chat.bsky.convo.getConvo", params={"convoId": convo_id}, what=what)
+            rev = as_dict(body.get("convo")).get("rev")
+            # Kept before sending: should the answer be lost, the log after this revision tells.
+            self._pending_dm[key] = rev if isinstance(rev, str) else ""
         try:
             answer = self._api.call(
                 "POST", "chat.bsky.convo.sendMessage", body={"convoId": convo_id, "message": {"text": text}}, what=what
             )
         except NetworkError:
-            self._pending_dm.setdefault(key, rev)
             found = self._find_sent(convo_id, text, self._pending_dm[key])
             if found is None:
                 raise
-            del self._pending_dm[key]
             return found
-        self._pending_dm.pop(key, None)
         return self._sent_message(convo_id, answer)
 
     def _find_sent(self, convo_id: str, text: str, rev: str) -> SentMessage | None:

@@ -65,6 +65,7 @@ class ChatEmulator:
         self._counter = 0
         self._lock = threading.Lock()
         self._hold = False
+        self._log_failures = 0
         self.held = threading.Event()
         self.release = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -100,6 +101,10 @@ class ChatEmulator:
         self._hold = True
         self.held.clear()
         self.release.clear()
+
+    def fail_next_log_reads(self, count: int) -> None:
+        """The next `count` getLog calls answer 503 (the service is briefly down)."""
+        self._log_failures = count
 
     def messages_in(self, convo_id: str) -> list[dict[str, Any]]:
         return list(self.convos[convo_id].messages)
@@ -200,7 +205,10 @@ class ChatEmulator:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 me = _subject(self.headers.get("Authorization", ""))
-                if self.headers.get("atproto-proxy") != PROXY:
+                if nsid.endswith("getLog") and emulator._log_failures > 0:
+                    emulator._log_failures -= 1
+                    status, answer = 503, {"error": "InternalServerError", "message": "Service Unavailable"}
+                elif self.headers.get("atproto-proxy") != PROXY:
                     status, answer = 400, {"error": "InvalidRequest", "message": "missing or wrong atproto-proxy"}
                 elif not me:
                     status, answer = 401, {"error": "AuthMissing", "message": "Authentication Required"}
@@ -221,6 +229,8 @@ class ChatEmulator:
                     self.send_header("Content-Length", str(len(data)))
                     self.send_header("ratelimit-limit", "3000")
                     self.send_header("ratelimit-remaining", "2999")
+                    if status == 503:
+                        self.send_header("Retry-After", "0")
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
