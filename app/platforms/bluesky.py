@@ -289,7 +289,8 @@ class BlueskyConnector(Connector):
                 return
 
     def _read_log_entry(self, entry: Any) -> FetchedMessage | None:
-        entry = as_dict(entry)
+        if not isinstance(entry, dict):
+            raise Unreadable("log entry is not an object")
         if entry.get("$type") != LOG_CREATE:
             return None  # conversations begun or left, reactions, reads: nothing for the inbox
         convo_id = entry.get("convoId")

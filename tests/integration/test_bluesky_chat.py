@@ -79,7 +79,9 @@ def test_dms_arrive_from_the_chat_log_and_the_cursor_brings_only_new_ones(
             ("Let me check.", Direction.OUTBOUND, MessageKind.DM),
         ]
         assert stored[0].author_handle == "ann.test" and stored[0].author_name == "Ann"
-        assert stored[0].platform_message_id.endswith(first["id"]) and stored[1].platform_message_id.endswith(mine["id"])
+        assert stored[0].platform_message_id.endswith(first["id"]) and stored[1].platform_message_id.endswith(
+            mine["id"]
+        )
         later = chat.say(convo, ANN, "Thanks!")
         news = [m for page in connector.fetch(CHAT, cursor) for m in page.messages]
         assert [m.text for m in news] == ["Thanks!"] and news[0].platform_message_id.endswith(later["id"])

@@ -112,7 +112,9 @@ def test_mentions_and_replies_sync_into_the_inbox_as_one_thread(
         assert found[follow_up["uri"]].kind is MessageKind.REPLY
         assert found[sent.platform_message_id].direction is Direction.OUTBOUND, "our answer came along"
         (conversation,) = [
-            c for c in inbox.inbox_page(engine) if question["uri"] in {m.platform_message_id for m in inbox.thread(engine, c.id)}
+            c
+            for c in inbox.inbox_page(engine)
+            if question["uri"] in {m.platform_message_id for m in inbox.thread(engine, c.id)}
         ]
         stored = {m.platform_message_id: m for m in inbox.thread(engine, conversation.id)}
         assert set(stored) == {question["uri"], sent.platform_message_id, follow_up["uri"]}
