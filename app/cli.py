@@ -36,10 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="accounts_command", metavar="ACTION", required=True
     )
     add = accounts.add_parser("add", help="add an account")
-    add.add_argument("platform", choices=["mastodon", "matrix"])
+    add.add_argument("platform", choices=["mastodon", "matrix", "bluesky"])
     add.add_argument("--instance", help="Mastodon instance URL")
     add.add_argument("--homeserver", help="Matrix homeserver URL")
     add.add_argument("--user", help="Matrix user name")
+    add.add_argument("--handle", help="Bluesky handle (the app password is read from stdin)")
+    add.add_argument("--server", help="Bluesky: the account's PDS, when not hosted by Bluesky (default bsky.social)")
     add.add_argument("--name", help="a name for the account in Parley (default: its handle)")
     add.add_argument("--oauth", action="store_true", help="Mastodon: sign in through the browser instead of a token")
     accounts.add_parser("list", help="list accounts and their sync state").add_argument("--json", action="store_true")

@@ -254,8 +254,10 @@ class XrpcApi:
 
 
 def _scope_refused(error: str, message: str) -> bool:
-    """An app password without direct-message access is refused with `InvalidToken: Bad token scope`."""
-    return error == "InvalidToken" and "scope" in message.lower()
+    """A token that may not call this method: an app password without direct-message access is refused
+    with `InvalidToken: Bad token method` (older PDS versions: `Bad token scope`)."""
+    text = message.lower()
+    return error == "InvalidToken" and ("bad token scope" in text or "bad token method" in text)
 
 
 def _int(value: str | None) -> int | None:

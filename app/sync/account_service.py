@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import hashlib
+import json
 import logging
 import re
 import sys
@@ -173,6 +174,67 @@ def add_matrix_account(
     )
     accounts.set_token_expiry(ctx.engine, account.id, expires_at)
     return account
+
+
+BLUESKY_SERVER = "https://bsky.social"
+
+
+def add_bluesky_account(
+    ctx: AppContext,
+    handle: str,
+    app_password: str,
+    server: str = "",
+    name: str | None = None,
+    *,
+    connector_class: Any = None,
+) -> AccountRef:
+    """Sign in with an app password (used once, never stored); the session tokens go to the keyring.
+
+    `server` is the account's PDS (Bluesky's own, https://bsky.social, when empty).
+    """
+    base_url = normalize_base_url(server or BLUESKY_SERVER, what="Bluesky server")
+    handle = handle.strip().lstrip("@")
+    if not handle:
+        raise AccountError("A Bluesky handle is needed (for example support.bsky.social).")
+    if not app_password.strip():
+        raise AccountError(
+            "The app password is empty.", hint="Create one in Bluesky under Settings → Privacy and security."
+        )
+    REDACTOR.remember(app_password)
+    _ready_to_add(ctx, name)
+    cls: Any = connector_class or registered_connector_class(Platform.BLUESKY)
+    secret, identity = cls.sign_in(base_url, handle, app_password.strip())
+    _remember_session_tokens(secret)
+    return _store_new_account(ctx, Platform.BLUESKY, base_url, identity, secret, name=name)
+
+
+def reauthenticate_bluesky(
+    ctx: AppContext, account_id: int, app_password: str, *, connector_class: Any = None
+) -> Identity:
+    """Sign a Bluesky account in again with an app password; the new session replaces the old in the keyring."""
+    account = accounts.get_account(ctx.engine, account_id)
+    if account.platform is not Platform.BLUESKY:
+        raise AccountError(f"{account.name} is not a Bluesky account.")
+    if not app_password.strip():
+        raise AccountError("The app password is empty.")
+    REDACTOR.remember(app_password)
+    if ctx.offline:
+        raise AccountError("Working offline: signing in needs the network.")
+    cls: Any = connector_class or registered_connector_class(Platform.BLUESKY)
+    secret, identity = cls.sign_in(account.base_url, account.platform_user_id or account.handle, app_password.strip())
+    _remember_session_tokens(secret)
+    return _keep_new_secret(ctx, account, identity, secret, expires_at=None)
+
+
+def _remember_session_tokens(secret: str) -> None:
+    """A session stored as JSON: each token in it is redacted from logs on its own."""
+    try:
+        session = json.loads(secret)
+    except ValueError:
+        session = None
+    for token in session.values() if isinstance(session, dict) else ():
+        if isinstance(token, str) and len(token) > 20:
+            REDACTOR.remember(token)
 
 
 def _matrix_login(
@@ -439,7 +501,7 @@ def add_account_from_cli(
     stdin: IO[str] | None = None,
     connector_class: Any = None,
 ) -> int:
-    """`parley accounts add mastodon|matrix`: secrets come from stdin (one line), never from arguments."""
+    """`parley accounts add mastodon|matrix|bluesky`: secrets come from stdin (one line), never from arguments."""
     stdin = stdin or sys.stdin
     if args.platform == "mastodon":
         if not args.instance:
@@ -458,6 +520,13 @@ def add_account_from_cli(
         password = _read_secret(stdin, f"Password for {args.user}: ")
         account = add_matrix_account(
             ctx, args.homeserver, args.user, password, args.name, connector_class=connector_class
+        )
+    elif args.platform == "bluesky":
+        if not args.handle:
+            raise AccountError("Bluesky needs --handle (for example --handle support.bsky.social).")
+        app_password = _read_secret(stdin, f"App password for {args.handle}: ")
+        account = add_bluesky_account(
+            ctx, args.handle, app_password, args.server or "", args.name, connector_class=connector_class
         )
     else:
         raise AccountError(f"Parley cannot add {args.platform} accounts yet.")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from app.domain.models import AccountRef, Direction, MessageKind, Platform, ReplyTarget
-from app.errors import AuthError
+from app.errors import AuthError, PlatformError
 from app.platforms.bluesky import NOTIFICATIONS, BlueskyConnector
 from app.platforms.bluesky_parse import thread_key, tid_for
 from app.store import accounts, inbox
@@ -43,9 +43,16 @@ def opened() -> Iterator[list[BlueskyConnector]]:
 
 
 def connect(
-    bluesky: BlueskyNetwork, secret: str, opened: list[BlueskyConnector], *, base_url: str = "", **kw: Any
+    bluesky: BlueskyNetwork,
+    secret: str,
+    opened: list[BlueskyConnector],
+    *,
+    base_url: str = "",
+    who: str = "brand",
+    chat: bool = False,
+    **kw: Any,
 ) -> BlueskyConnector:
-    user = bluesky.users["brand"]
+    user = bluesky.users[who]
     account = AccountRef(
         id=1,
         platform=Platform.BLUESKY,
@@ -53,7 +60,7 @@ def connect(
         base_url=base_url or bluesky.pds,
         handle=user.handle,
         platform_user_id=user.did,
-        options={"chat": False},
+        options={} if chat else {"chat": False},
     )
     opened.append(BlueskyConnector(account, secret, **kw))
     return opened[-1]
@@ -198,3 +205,35 @@ def test_an_expired_access_token_is_refreshed_and_a_revoked_session_asks_to_sign
     with pytest.raises(AuthError) as raised:
         revoked.verify()
     assert "Sign in to this account again" in raised.value.user_message()
+
+
+def test_dms_go_through_the_pds_chat_proxy_both_ways(
+    bluesky: BlueskyNetwork, brand_secret: str, opened: list[BlueskyConnector]
+) -> None:
+    """The PDS resolves the atproto-proxy header and forwards to the chat service (the emulator here)."""
+    brand, ann = bluesky.users["brand"].did, bluesky.users["ann"].did
+    connector = connect(bluesky, brand_secret, opened, chat=True)
+    cursor = list(connector.fetch("chat", None))[-1].cursor
+    convo = bluesky.chat.open_convo(brand, ann)
+    bluesky.chat.say(convo, ann, "Is my refund through?")
+    (message,) = [m for page in connector.fetch("chat", cursor) for m in page.messages]
+    assert (message.text, message.kind, message.author.handle) == ("Is my refund through?", MessageKind.DM, "ann.test")
+    sent = connector.send_reply(ReplyTarget(conversation_key=message.conversation_key), "Yes, today.", "dm-pds-1")
+    assert [(m["sender"]["did"], m["text"]) for m in bluesky.chat.messages_in(convo)][-1] == (brand, "Yes, today.")
+    assert sent.platform_message_id.endswith(bluesky.chat.messages_in(convo)[-1]["id"])
+
+
+def test_an_app_password_without_dm_access_is_told_apart_from_a_lost_sign_in(
+    bluesky: BlueskyNetwork, opened: list[BlueskyConnector]
+) -> None:
+    """Bob's app password was made without direct-message access: the PDS refuses chat calls ("Bad token
+    scope"); Parley says how to fix it, and does not ask to sign in again, nor refresh in a loop."""
+    user = bluesky.users["bob"]
+    secret, _ = BlueskyConnector.sign_in(bluesky.pds, user.handle, user.app_password)
+    connector = connect(bluesky, secret, opened, who="bob", chat=True)
+    with pytest.raises(PlatformError) as raised:
+        list(connector.fetch("chat", None))
+    assert not isinstance(raised.value, AuthError)
+    assert "allows them" in raised.value.user_message()
+    assert connector.new_secret() is None, "no refresh was attempted"
+    assert connector.verify().handle == user.handle, "the session itself is fine"

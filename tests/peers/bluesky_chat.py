@@ -5,8 +5,8 @@ methods (listConvos, getConvo, getConvoForMembers, getLog, getMessages, sendMess
 shapes: convoView, messageView, logCreateMessage/logBeginConvo entries ordered by `rev`, cursors, and
 XRPC error bodies. It insists on the `atproto-proxy` header a PDS needs to route chat calls.
 
-Callers are told apart by the `sub` claim of their bearer JWT; the signature is not checked (the real
-service trusts its PDS's service-auth token, which cannot be minted here).
+Callers are told apart by their bearer JWT: the `iss` of a PDS's service-auth token (a call the PDS
+proxied), else the `sub` of a session token (a direct call). Signatures are not checked.
 `hold_next_send()` stores the next message and then keeps its answer back until released: a send
 whose answer is lost after the service stored it.
 """
@@ -22,7 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-PROXY = "did:web:api.bsky.chat#bsky_chat"
+SERVICE_DID = "did:web:api.bsky.chat"
+PROXY = f"{SERVICE_DID}#bsky_chat"
 NS = "chat.bsky.convo.defs"
 
 
@@ -35,15 +36,20 @@ def make_jwt(did: str) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part({'sub': did, 'scope': 'com.atproto.appPassPrivileged'})}.sig"
 
 
-def _subject(authorization: str) -> str:
+def _claims(authorization: str) -> dict[str, Any]:
     token = authorization.removeprefix("Bearer ").strip()
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError):
-        return ""
-    sub = claims.get("sub") if isinstance(claims, dict) else None
-    return sub if isinstance(sub, str) else ""
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _caller(claims: dict[str, Any]) -> str:
+    """A PDS's service-auth token names the user in `iss`; a session token in `sub`."""
+    who = claims.get("iss") if claims.get("aud") == SERVICE_DID else claims.get("sub")
+    return who.split("#")[0] if isinstance(who, str) else ""
 
 
 @dataclass
@@ -204,11 +210,15 @@ class ChatEmulator:
                 emulator.requests.append((method, nsid))
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                me = _subject(self.headers.get("Authorization", ""))
+                claims = _claims(self.headers.get("Authorization", ""))
+                me = _caller(claims)
+                # Through a PDS, the PDS resolved the atproto-proxy header itself and sends its service-auth
+                # token (aud = the chat service); a direct call must still name the service.
+                proxied = claims.get("aud") == SERVICE_DID
                 if nsid.endswith("getLog") and emulator._log_failures > 0:
                     emulator._log_failures -= 1
                     status, answer = 503, {"error": "InternalServerError", "message": "Service Unavailable"}
-                elif self.headers.get("atproto-proxy") != PROXY:
+                elif not proxied and self.headers.get("atproto-proxy") != PROXY:
                     status, answer = 400, {"error": "InvalidRequest", "message": "missing or wrong atproto-proxy"}
                 elif not me:
                     status, answer = 401, {"error": "AuthMissing", "message": "Authentication Required"}

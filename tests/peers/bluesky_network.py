@@ -2,7 +2,8 @@
 
 The AppView needs PostgreSQL and Redis: a throw-away cluster (tests/peers/postgres.py) and Debian's
 `redis-server` on spare ports. `tests/peers/node/network.js` starts the network, creates the users
-brand, ann and bob (each with a password and an app password) and then takes commands on stdin.
+brand, ann and bob (each with a password and an app password; bob's does not allow DMs) and then takes
+commands on stdin. The PDS proxies chat calls to the chat emulator (tests/peers/bluesky_chat.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import requests
 
+from tests.peers.bluesky_chat import ChatEmulator
 from tests.peers.postgres import private_postgres
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -50,8 +52,9 @@ class User:
 class BlueskyNetwork:
     """The running network: its PDS and AppView addresses, its users, and XRPC calls as any of them."""
 
-    def __init__(self, process: subprocess.Popen[str], info: dict[str, Any]) -> None:
+    def __init__(self, process: subprocess.Popen[str], info: dict[str, Any], chat: ChatEmulator) -> None:
         self._process = process
+        self.chat = chat  # where the PDS proxies chat.bsky.* calls
         self._lock = threading.Lock()
         self.pds: str = info["pds"]
         self.appview: str = info["appview"]
@@ -59,6 +62,8 @@ class BlueskyNetwork:
             name: User(u["did"], u["handle"], u["password"], u["appPassword"]) for name, u in info["users"].items()
         }
         self._tokens: dict[str, str] = {}
+        for name, user in self.users.items():
+            chat.add_user(user.did, user.handle, name.title())
 
     def settle(self) -> None:
         """Wait until the AppView has indexed every record written so far (notifications, threads)."""
@@ -187,7 +192,15 @@ def bluesky_network(log_path: Path) -> Iterator[BlueskyNetwork]:
     with ExitStack() as stack:
         database = stack.enter_context(private_postgres()).replace("postgresql+psycopg://", "postgresql://")
         redis = stack.enter_context(private_redis())
-        env = {**os.environ, "DB_POSTGRES_URL": database, "REDIS_HOST": redis, "LOG_ENABLED": "false"}
+        chat = ChatEmulator().start()
+        stack.callback(chat.stop)
+        env = {
+            **os.environ,
+            "DB_POSTGRES_URL": database,
+            "REDIS_HOST": redis,
+            "CHAT_URL": chat.url,
+            "LOG_ENABLED": "false",
+        }
         log_file = stack.enter_context(log_path.open("w"))
         process = subprocess.Popen(
             ["node", str(NODE_DIR / "network.js")],
@@ -208,7 +221,7 @@ def bluesky_network(log_path: Path) -> Iterator[BlueskyNetwork]:
         if not first:
             process.wait()
             raise RuntimeError(f"the Bluesky dev network did not start; see {log_path}")
-        network = BlueskyNetwork(process, json.loads(first))
+        network = BlueskyNetwork(process, json.loads(first), chat)
         try:
             yield network
         finally:

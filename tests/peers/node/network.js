@@ -17,7 +17,7 @@ async function xrpc(base, nsid, body, token) {
   return data
 }
 
-async function createUser(pds, name) {
+async function createUser(pds, name, privileged) {
   const password = `${name}-password`
   const account = await xrpc(pds, 'com.atproto.server.createAccount', {
     email: `${name}@example.test`,
@@ -35,15 +35,33 @@ async function createUser(pds, name) {
     },
     account.accessJwt,
   )
-  const app = await xrpc(pds, 'com.atproto.server.createAppPassword', { name: 'parley-tests' }, account.accessJwt)
+  const app = await xrpc(pds, 'com.atproto.server.createAppPassword', { name: 'parley-tests', privileged }, account.accessJwt)
   return { did: account.did, handle: account.handle, password, appPassword: app.password }
+}
+
+// Bluesky's chat service is not open source; the PDS proxies chat.bsky.* calls (atproto-proxy header) to
+// the service that did:web:api.bsky.chat names. Here that DID resolves to the chat emulator's address.
+function routeChatTo(network, chatUrl) {
+  if (!chatUrl) return
+  const resolver = network.pds.ctx.idResolver.did
+  const resolve = resolver.resolve.bind(resolver)
+  resolver.resolve = async (did, forceRefresh) =>
+    did === 'did:web:api.bsky.chat'
+      ? {
+          '@context': ['https://www.w3.org/ns/did/v1'],
+          id: did,
+          service: [{ id: '#bsky_chat', type: 'BskyChatService', serviceEndpoint: chatUrl }],
+        }
+      : resolve(did, forceRefresh)
 }
 
 async function main() {
   const network = await TestNetwork.create({ dbPostgresSchema: 'parley' })
   const pds = network.pds.url
+  routeChatTo(network, process.env.CHAT_URL)
   const users = {}
-  for (const name of ['brand', 'ann', 'bob']) users[name] = await createUser(pds, name)
+  // bob's app password is not allowed direct messages (Bluesky's "privileged" flag), the others' are.
+  for (const name of ['brand', 'ann', 'bob']) users[name] = await createUser(pds, name, name !== 'bob')
   await network.processAll()
   process.stdout.write(JSON.stringify({ pds, appview: network.bsky.url, plc: network.plc.url, users }) + '\n')
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.ui.dialogs.add_account.base import SignInDialog, SignInForm
+from app.ui.dialogs.add_account.bluesky import BlueskyForm
 from app.ui.dialogs.add_account.mastodon import MastodonForm
 from app.ui.dialogs.add_account.matrix import MatrixForm
 
@@ -10,6 +11,7 @@ from app.ui.dialogs.add_account.matrix import MatrixForm
 SIGN_IN_FORMS: dict[str, type[SignInForm]] = {
     MastodonForm.platform: MastodonForm,
     MatrixForm.platform: MatrixForm,
+    BlueskyForm.platform: BlueskyForm,
 }
 
 __all__ = ["SIGN_IN_FORMS", "SignInDialog", "SignInForm"]
