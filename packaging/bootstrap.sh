@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up what Parley needs on a fresh Debian/Ubuntu machine: system libraries for Qt and the
 # keyring, a virtual environment with the app, and (for the tests) a Matrix Synapse homeserver
-# in a venv of its own so its dependencies never mix with the app's.
+# in a venv of its own so its dependencies never mix with the app's, and a local AT Protocol
+# network (PDS + AppView, Node.js packages under tests/peers/node) for the Bluesky tests.
 #   packaging/bootstrap.sh app     # the app and its demo server
 #   packaging/bootstrap.sh test    # plus everything the test suite starts
 #   packaging/bootstrap.sh dist    # the app plus PyInstaller, to build the desktop bundle (make dist)
@@ -12,7 +13,9 @@ PYTHON=${PYTHON:-python3}
 
 system_packages=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0
   libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libglib2.0-0 dbus-x11 gnome-keyring)
-if [ "$want" = test ]; then system_packages+=(desktop-file-utils appstream postgresql xvfb); fi
+if [ "$want" = test ]; then
+  system_packages+=(desktop-file-utils appstream postgresql xvfb nodejs npm redis-server g++ make)
+fi
 
 missing=()
 for package in "${system_packages[@]}"; do
@@ -37,6 +40,8 @@ if [ "$want" = test ]; then
   .venv/bin/python -m pip install -q -e ".[demo,test]"
   if [ ! -x .venv-synapse/bin/python ]; then "$PYTHON" -m venv .venv-synapse; fi
   .venv-synapse/bin/python -m pip install -q "matrix-synapse==1.163.2"
+  # The Bluesky tests' network; better-sqlite3 builds natively when no prebuilt binary fits.
+  npm ci --prefix tests/peers/node --no-audit --no-fund >/dev/null
 elif [ "$want" = dist ]; then
   .venv/bin/python -m pip install -q -e ".[demo]" "pyinstaller==6.22.3" "pyinstaller-hooks-contrib==2026.9"
 else
