@@ -14,7 +14,11 @@ PYTHON=${PYTHON:-python3}
 system_packages=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0
   libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libglib2.0-0 dbus-x11 gnome-keyring)
 if [ "$want" = test ]; then
-  system_packages+=(desktop-file-utils appstream postgresql xvfb nodejs npm redis-server g++ make)
+  system_packages+=(desktop-file-utils appstream postgresql xvfb redis-server g++ make)
+  # Node.js for the Bluesky test network: the distribution's, unless one is installed already (a newer
+  # Node.js from elsewhere brings its own npm, which Debian's npm package would conflict with).
+  command -v node >/dev/null || system_packages+=(nodejs)
+  command -v npm >/dev/null || system_packages+=(npm)
 fi
 
 missing=()

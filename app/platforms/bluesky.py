@@ -4,9 +4,12 @@ Streams:
 
 * ``notifications``: app.bsky.notification.listNotifications (reasons mention, reply, quote). Bluesky
   lists newest first and pages backwards, so a fetch walks back to the stored cursor (the newest
-  `indexedAt` already stored), then yields what is new oldest page first, each page's cursor covering
-  only what it holds. An inbound reply to one of our own posts brings that post along (fetched once per
-  connector) so the thread has both sides even when we answered from another client.
+  `indexedAt` already stored, less ten minutes for posts written on devices whose clock is behind),
+  then yields what it found oldest page first, each page's cursor covering only what it holds. A
+  fetch reads at most `options["notification_pages"]` pages of `["notification_page_size"]` (20 of
+  50); what lies beyond is a Gap that `backfill` fetches later. An inbound reply to one of our own
+  posts brings that post along (fetched once per connector) so the thread has both sides even when we
+  answered from another client.
 * ``chat``: chat.bsky.convo.getLog from its cursor (the chat service's incremental log); each
   `logCreateMessage` is a DM in the conversation `bsky-convo:<convo id>`. Chat calls go through the
   PDS with the `atproto-proxy` header, or straight to `account.options["chat_url"]` when set.
@@ -20,9 +23,11 @@ is sent again.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.domain.models import (
@@ -37,13 +42,12 @@ from app.domain.models import (
     ReplyTarget,
     SentMessage,
 )
-from app.errors import AuthError, NetworkError, NotFound, PlatformError, RateLimited
-from app.platforms.base import Connector
+from app.errors import AuthError, NotFound, PlatformError, RateLimited
+from app.platforms.base import BackfillUnsupported, Connector
 from app.platforms.bluesky_api import BlueskySession, XrpcApi
 from app.platforms.bluesky_parse import (
     CHAT_PREFIX,
     LOG_CREATE,
-    POST,
     THREAD_PREFIX,
     Unreadable,
     as_dict,
@@ -56,19 +60,18 @@ from app.platforms.bluesky_parse import (
     read_profile,
     thread_posts,
     tid_for,
-    timestamp,
 )
+from app.platforms.bluesky_send import BlueskySender
 
 log = logging.getLogger("app.platforms.bluesky")
 
 NOTIFICATIONS, CHAT = "notifications", "chat"
 PAGE_LIMIT = 50
-MAX_NOTIFICATION_PAGES = 20
-MAX_LOG_PAGES = 20
+MAX_LOG_PAGES = 20  # chat log pages per fetch
+CLOCK_SKEW_OVERLAP = timedelta(minutes=10)
 MAX_DM_GRAPHEMES = 1000
 MAX_POST_BYTES = 3000
 _KNOWN_OWN_POSTS_KEPT = 5000
-_KNOWN_SENDS_KEPT = 1000
 
 
 class BlueskyConnector(Connector):
@@ -87,10 +90,11 @@ class BlueskyConnector(Connector):
             **({"timeout": timeout} if timeout is not None else {}),
         )
         self._chat = options.get("chat", True) is not False
+        self._notification_pages = _positive(options.get("notification_pages"), 20)
+        self._page_limit = min(_positive(options.get("notification_page_size"), PAGE_LIMIT), PAGE_LIMIT)
         self._members: dict[str, dict[str, Identity]] = {}
         self._fetched_own: set[str] = set()
-        self._pending_dm: dict[str, str] = {}  # idempotency key -> convo rev before a send that timed out
-        self._sent_dm: dict[str, SentMessage] = {}  # idempotency key -> what that send made
+        self._sender = BlueskySender(self._api)
 
     # -- signing in ------------------------------------------------------------------------------------
 
@@ -168,13 +172,57 @@ class BlueskyConnector(Connector):
     # -- notifications ---------------------------------------------------------------------------------
 
     def _notifications(self, cursor: str | None) -> Iterator[Page]:
-        what = "Reading Bluesky notifications"
         since = _moment(cursor)
+        # The AppView sorts by the earlier of a post's createdAt and its indexing time, so a post from a
+        # device whose clock is behind lands below posts indexed before it: walk on a little past the
+        # cursor (what is read twice is stored once).
+        stop_at = since - CLOCK_SKEW_OVERLAP if since else None
+        collected, position = self._walk_back(None, stop_at)
+        gaps: tuple[Gap, ...] = ()
+        if position is not None and stop_at is not None:
+            log.warning("%s: more new notifications than one fetch reads; the rest is a gap", self.account.name)
+            gaps = (self._gap(collected, position, stop_at, start=since),)
+        if not collected:
+            yield Page(stream=NOTIFICATIONS, messages=(), cursor=cursor, has_more=False, gaps=gaps)
+            return
+        for start in range(0, len(collected), self._page_limit):
+            chunk = collected[start : start + self._page_limit]
+            newest = max((m for m in (_moment(as_dict(i).get("indexedAt")) for i in chunk) if m), default=None)
+            if newest is not None and (since is None or newest >= since):
+                since = newest
+                cursor = newest.isoformat()
+            page = self._page(chunk, cursor=cursor, has_more=start + self._page_limit < len(collected))
+            yield replace(page, gaps=gaps if start == 0 else ())
+
+    def backfill(self, gap_detail: str) -> Iterator[Page]:
+        """Walk on down from where a fetch stopped (the listNotifications cursor in the gap) to its cursor."""
+        try:
+            detail = json.loads(gap_detail)
+            position, until = str(detail["cursor"]), _moment(detail["until"])
+        except (ValueError, KeyError, TypeError):
+            raise BackfillUnsupported("This gap was recorded without what Bluesky needs to fetch it again.") from None
+        if until is None:
+            raise BackfillUnsupported("This gap was recorded without what Bluesky needs to fetch it again.")
+        collected, following = self._walk_back(position, until)
+        remainder = () if following is None else (self._gap(collected, following, until, start=None),)
+        if not collected:
+            yield Page(stream=NOTIFICATIONS, messages=(), cursor=None, has_more=False, gaps=remainder)
+            return
+        for start in range(0, len(collected), self._page_limit):
+            page = self._page(
+                collected[start : start + self._page_limit],
+                cursor=None,
+                has_more=start + self._page_limit < len(collected),
+            )
+            yield replace(page, gaps=remainder if start == 0 else ())
+
+    def _walk_back(self, position: str | None, stop_at: datetime | None) -> tuple[list[Any], str | None]:
+        """Notifications from `position` (None: the newest) down to `stop_at`, oldest first, at most
+        `notification_pages` pages; with the cursor to go on from when that bound cut the walk short."""
+        what = "Reading Bluesky notifications"
         collected: list[Any] = []
-        position: str | None = None
-        reached_end = False
-        for _ in range(MAX_NOTIFICATION_PAGES):
-            params: dict[str, Any] = {"limit": str(PAGE_LIMIT), "reasons": ["mention", "reply", "quote"]}
+        for _ in range(self._notification_pages):
+            params: dict[str, Any] = {"limit": str(self._page_limit), "reasons": ["mention", "reply", "quote"]}
             if position:
                 params["cursor"] = position
             body = self._api.call("GET", "app.bsky.notification.listNotifications", params=params, what=what)
@@ -183,41 +231,30 @@ class BlueskyConnector(Connector):
                 raise PlatformError(f"{what}: the answer holds no list of notifications.")
             for item in items:
                 seen = _moment(as_dict(item).get("indexedAt"))
-                if since and seen and seen < since:
-                    reached_end = True
-                    break
+                if stop_at and seen and seen < stop_at:
+                    return collected[::-1], None
                 collected.append(item)
             following = body.get("cursor")
-            if reached_end or not items or not isinstance(following, str) or not following or following == position:
-                reached_end = True
-                break
+            if not items or not isinstance(following, str) or not following or following == position:
+                return collected[::-1], None
             position = following
-        collected.reverse()  # oldest first
-        gaps: tuple[Gap, ...] = ()
-        if not reached_end and since is not None:
-            log.warning("%s: more new notifications than one fetch reads; older ones are skipped", self.account.name)
-            oldest = [m for m in (_moment(as_dict(i).get("indexedAt")) for i in collected) if m]
-            gaps = (Gap(stream=NOTIFICATIONS, start=since, end=min(oldest) if oldest else None),)
-        if not collected:
-            yield Page(stream=NOTIFICATIONS, messages=(), cursor=cursor, has_more=False, gaps=gaps)
-            return
-        for start in range(0, len(collected), PAGE_LIMIT):
-            chunk = collected[start : start + PAGE_LIMIT]
-            messages, rejected = self._read_notifications(chunk)
-            newest = max((m for m in (_moment(as_dict(i).get("indexedAt")) for i in chunk) if m), default=None)
-            if newest is not None and (since is None or newest >= since):
-                since = newest
-                cursor = newest.isoformat()
-            own, bad = self._own_parents(messages)
-            last = start + PAGE_LIMIT >= len(collected)
-            yield Page(
-                stream=NOTIFICATIONS,
-                messages=tuple(messages + own),
-                cursor=cursor,
-                has_more=not last,
-                rejected=tuple(rejected + bad),
-                gaps=gaps if start == 0 else (),
-            )
+        return collected[::-1], position
+
+    def _gap(self, collected: list[Any], position: str, until: datetime, *, start: datetime | None) -> Gap:
+        oldest = min((m for m in (_moment(as_dict(i).get("indexedAt")) for i in collected) if m), default=None)
+        detail = json.dumps({"cursor": position, "until": until.isoformat()})
+        return Gap(stream=NOTIFICATIONS, start=start, end=oldest, detail=detail)
+
+    def _page(self, chunk: list[Any], *, cursor: str | None, has_more: bool) -> Page:
+        messages, rejected = self._read_notifications(chunk)
+        own, bad = self._own_parents(messages)
+        return Page(
+            stream=NOTIFICATIONS,
+            messages=tuple(messages + own),
+            cursor=cursor,
+            has_more=has_more,
+            rejected=tuple(rejected + bad),
+        )
 
     def _read_notifications(self, items: list[Any]) -> tuple[list[FetchedMessage], list[RejectedItem]]:
         messages: list[FetchedMessage] = []
@@ -361,7 +398,7 @@ class BlueskyConnector(Connector):
         if convo_id:
             if graphemes(text) > MAX_DM_GRAPHEMES:
                 raise PlatformError(f"The message is longer than Bluesky allows ({MAX_DM_GRAPHEMES} characters).")
-            return self._send_dm(convo_id, text, idempotency_key)
+            return self._sender.send_dm(convo_id, text, idempotency_key)
         if graphemes(text) > self.max_reply_length or len(text.encode("utf-8")) > MAX_POST_BYTES:
             raise PlatformError(f"The reply is longer than Bluesky allows ({self.max_reply_length} characters).")
         parent = target.in_reply_to_platform_id
@@ -369,136 +406,7 @@ class BlueskyConnector(Connector):
             parent = target.conversation_key[len(THREAD_PREFIX) :]
         if not parent:
             raise PlatformError(f"Cannot tell which Bluesky post {target.conversation_key!r} answers.")
-        return self._post_reply(parent, text, tid_for(idempotency_key))
-
-    def _post_reply(self, parent_uri: str, text: str, rkey: str) -> SentMessage:
-        what = "Sending the Bluesky reply"
-        existing = self._own_record(rkey)
-        if existing is not None:
-            return existing
-        parent, root = self._reply_refs(parent_uri)
-        record = {
-            "$type": POST,
-            "text": text,
-            "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "reply": {"root": root, "parent": parent},
-        }
-        body = {"repo": self._me, "collection": POST, "rkey": rkey, "record": record}
-        try:
-            answer = self._api.call("POST", "com.atproto.repo.createRecord", body=body, what=what)
-        except (AuthError, RateLimited):
-            raise
-        except PlatformError:
-            # The first attempt may have been stored although its answer never came back (or this one
-            # was refused because it was): the record key tells.
-            existing = self._own_record(rkey)
-            if existing is None:
-                raise
-            return existing
-        uri = answer.get("uri")
-        if not isinstance(uri, str) or not uri:
-            raise PlatformError(f"{what}: the server did not return the post's uri.")
-        return SentMessage(platform_message_id=uri, created_at=datetime.now(UTC), raw=answer)
-
-    def _own_record(self, rkey: str) -> SentMessage | None:
-        params = {"repo": self._me, "collection": POST, "rkey": rkey}
-        try:
-            body = self._api.call("GET", "com.atproto.repo.getRecord", params=params, what="Checking for a sent reply")
-        except NotFound:
-            return None
-        uri = body.get("uri")
-        if not isinstance(uri, str) or not uri:
-            return None
-        created = as_dict(body.get("value")).get("createdAt")
-        try:
-            created_at = timestamp(created, "createdAt")
-        except Unreadable:
-            created_at = datetime.now(UTC)
-        return SentMessage(platform_message_id=uri, created_at=created_at, raw=body)
-
-    def _reply_refs(self, parent_uri: str) -> tuple[dict[str, str], dict[str, str]]:
-        """Strong references (uri + cid) to the post answered and to its thread's root."""
-        body = self._api.call("GET", "app.bsky.feed.getPosts", params={"uris": [parent_uri]}, what="Reading the post")
-        posts = [p for p in as_list(body.get("posts")) if as_dict(p).get("uri") == parent_uri]
-        if not posts:
-            raise NotFound("The post being answered no longer exists on Bluesky.")
-        view = as_dict(posts[0])
-        cid = view.get("cid")
-        if not isinstance(cid, str) or not cid:
-            raise PlatformError("Reading the post: Bluesky sent it without its cid.")
-        parent = {"uri": parent_uri, "cid": cid}
-        root = as_dict(as_dict(as_dict(view.get("record")).get("reply")).get("root"))
-        if isinstance(root.get("uri"), str) and isinstance(root.get("cid"), str):
-            return parent, {"uri": root["uri"], "cid": root["cid"]}
-        return parent, parent
-
-    def _send_dm(self, convo_id: str, text: str, key: str) -> SentMessage:
-        if key in self._sent_dm:
-            return self._sent_dm[key]
-        sent = self._send_dm_once(convo_id, text, key)
-        self._pending_dm.pop(key, None)
-        self._sent_dm[key] = sent
-        if len(self._sent_dm) > _KNOWN_SENDS_KEPT:
-            del self._sent_dm[next(iter(self._sent_dm))]
-        return sent
-
-    def _send_dm_once(self, convo_id: str, text: str, key: str) -> SentMessage:
-        what = "Sending the Bluesky message"
-        earlier = self._pending_dm.get(key)
-        if earlier is not None:
-            found = self._find_sent(convo_id, text, earlier)
-            if found is not None:
-                return found
-        else:
-            body = self._api.call("GET", "chat.bsky.convo.getConvo", params={"convoId": convo_id}, what=what)
-            rev = as_dict(body.get("convo")).get("rev")
-            # Kept before sending: should the answer be lost, the log after this revision tells.
-            self._pending_dm[key] = rev if isinstance(rev, str) else ""
-        try:
-            answer = self._api.call(
-                "POST", "chat.bsky.convo.sendMessage", body={"convoId": convo_id, "message": {"text": text}}, what=what
-            )
-        except NetworkError:
-            found = self._find_sent(convo_id, text, self._pending_dm[key])
-            if found is None:
-                raise
-            return found
-        return self._sent_message(convo_id, answer)
-
-    def _find_sent(self, convo_id: str, text: str, rev: str) -> SentMessage | None:
-        """Our message with this text in the chat log after `rev`: a send whose answer was lost."""
-        cursor = rev or None
-        for _ in range(MAX_LOG_PAGES):
-            body = self._api.call(
-                "GET", "chat.bsky.convo.getLog", params={"cursor": cursor} if cursor else None, what="Checking a send"
-            )
-            for entry in as_list(body.get("logs")):
-                entry = as_dict(entry)
-                message = as_dict(entry.get("message"))
-                if (
-                    entry.get("$type") == LOG_CREATE
-                    and entry.get("convoId") == convo_id
-                    and as_dict(message.get("sender")).get("did") == self._me
-                    and message.get("text") == text
-                ):
-                    return self._sent_message(convo_id, message)
-            following = body.get("cursor")
-            if not as_list(body.get("logs")) or not isinstance(following, str) or following == cursor:
-                return None
-            cursor = following
-        return None
-
-    def _sent_message(self, convo_id: str, answer: dict[str, Any]) -> SentMessage:
-        message_id = answer.get("id")
-        if not isinstance(message_id, str) or not message_id:
-            raise PlatformError("Sending the Bluesky message: the chat service did not return its id.")
-        try:
-            created_at = timestamp(answer.get("sentAt"), "sentAt")
-        except Unreadable:
-            created_at = datetime.now(UTC)
-        return SentMessage(
-            platform_message_id=f"{CHAT_PREFIX}{convo_id}:{message_id}", created_at=created_at, raw=answer
-        )
+        return self._sender.post_reply(parent, text, tid_for(idempotency_key))
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -517,6 +425,10 @@ class BlueskyConnector(Connector):
 
     def close(self) -> None:
         self._api.close()
+
+
+def _positive(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
 
 
 def _moment(value: Any) -> datetime | None:

@@ -185,3 +185,62 @@ def test_an_answer_that_is_not_json_is_a_platform_error_saying_so(server: JsonSe
             list(connector.fetch(NOTIFICATIONS, None))
     finally:
         connector.close()
+
+
+def test_a_burst_longer_than_one_fetch_leaves_a_gap_that_backfill_fills_exactly(server: JsonServer) -> None:
+    """Fault: 23 mentions arrive between two syncs, more than one fetch reads (2 pages of 5 here).
+
+    Survives: the fetch stores the newest 10 and records a gap holding where it stopped; backfill fetches
+    the rest of the span in bounded steps (a smaller gap in between) and stops at the stored cursor."""
+    newest_first = [
+        {
+            "uri": f"at://did:plc:ann/app.bsky.feed.post/p{n:02d}",
+            "cid": f"bafy{n}",
+            "author": {"did": "did:plc:ann", "handle": "ann.test"},
+            "reason": "mention",
+            "record": {
+                "$type": "app.bsky.feed.post",
+                "text": f"mention {n}",
+                "createdAt": f"2026-01-05T09:{n:02d}:00Z",
+            },
+            "indexedAt": f"2026-01-05T09:{n:02d}:00.000Z",
+        }
+        for n in range(59, 0, -1)
+    ]
+
+    def page(query: dict[str, list[str]]) -> Reply:
+        start = int(query.get("cursor", ["0"])[0])
+        limit = int(query["limit"][0])
+        return Reply.json({"notifications": newest_first[start : start + limit], "cursor": str(start + limit)})
+
+    server.routes["/xrpc/app.bsky.notification.listNotifications"] = page
+    account = AccountRef(
+        id=1,
+        platform=Platform.BLUESKY,
+        name="brand",
+        base_url=server.url,
+        platform_user_id=ME,
+        options={"notification_pages": 2, "notification_page_size": 5},
+    )
+    connector = BlueskyConnector(account, json.dumps(SESSION))
+    try:
+        # Stored cursor 09:46; less the 10-minute overlap for skewed clocks the walk goes down to 09:36.
+        pages = list(connector.fetch(NOTIFICATIONS, "2026-01-05T09:46:00+00:00"))
+        texts = [m.text for p in pages for m in p.messages]
+        assert texts == [f"mention {n}" for n in range(50, 60)]
+        assert pages[-1].cursor == "2026-01-05T09:59:00+00:00"
+        (gap,) = [g for p in pages for g in p.gaps]
+        assert gap.end is not None and gap.end.minute == 50
+        filled: list[str] = []
+        detail = gap.detail
+        rounds = 0
+        while detail:
+            rounds += 1
+            got = list(connector.backfill(detail))
+            assert all(p.cursor is None for p in got)
+            filled += [m.text for p in got for m in p.messages]
+            detail = next((g.detail for p in got for g in p.gaps), "")
+        assert rounds == 2
+        assert sorted(filled) == sorted(f"mention {n}" for n in range(36, 50))
+    finally:
+        connector.close()
