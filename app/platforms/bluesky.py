@@ -115,6 +115,11 @@ class BlueskyConnector(Connector):
                 status=exc.status,
                 hint="Create an app password under Settings → Privacy and security → App passwords.",
             ) from None
+        except NotFound:
+            raise PlatformError(
+                f"{base_url} does not answer as a Bluesky server (PDS).",
+                hint="Leave the server empty for accounts hosted by Bluesky, or give your PDS's address.",
+            ) from None
         finally:
             api.close()
         session = BlueskySession.from_answer(answer, what="Signing in to Bluesky")

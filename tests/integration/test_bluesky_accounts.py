@@ -7,17 +7,20 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from PySide6.QtCore import Qt
 
 from app.cli import build_parser
 from app.context import AppContext
-from app.domain.models import MessageKind, Platform
+from app.domain.models import AccountState, MessageKind, Platform
+from app.domain.outbox import OutboxState
 from app.errors import AuthError
-from app.store import accounts, inbox
+from app.store import accounts, inbox, outbox
 from app.sync import account_service
 from app.sync.qt_bridge import SyncController
+from app.sync.sender import OutboxSender
 from app.ui.dialogs.accounts_dialog import AccountsDialog
 from app.ui.dialogs.add_account.bluesky import BlueskyForm
 from app.ui.launch import application
@@ -95,3 +98,41 @@ def test_cli_adds_with_the_app_password_from_stdin_and_signing_in_again_replaces
     account_service.reauthenticate_bluesky(ctx, account.id, user.app_password)
     second = ctx.secrets.get(account.id)
     assert second and second != first and json.loads(second)["did"] == user.did
+
+
+def test_a_sync_refreshes_an_expired_session_into_the_keyring_and_the_outbox_replies_once(
+    ctx: AppContext, bluesky: BlueskyNetwork, controller: SyncController, qtbot
+) -> None:
+    """The access token in the keyring no longer verifies: the sync refreshes it and stores the rotated pair.
+    Then an approved reply goes out through the outbox as one post in the thread, and a second run sends
+    nothing more; the next sync recognises the post instead of storing it twice."""
+    user = bluesky.users["brand"]
+    account = account_service.add_bluesky_account(ctx, user.handle, user.app_password, bluesky.pds, "brand-outbox")
+    session = json.loads(ctx.secrets.get(account.id) or "{}")
+    ctx.secrets.set(account.id, json.dumps({**session, "accessJwt": session["accessJwt"][:-6] + "AAAAAA"}))
+    question = bluesky.post("ann", "@brand.test do you have size 44?", mention="brand")
+    bluesky.settle()
+    with qtbot.waitSignal(controller.account_synced, timeout=30_000):
+        controller.sync_now(account.id)
+    rotated = json.loads(ctx.secrets.get(account.id) or "{}")
+    assert rotated["refreshJwt"] != session["refreshJwt"] and rotated["did"] == user.did
+    assert accounts.account_state(ctx.engine, account.id) is AccountState.OK
+
+    (conversation,) = [
+        c.id
+        for c in inbox.inbox_page(ctx.engine)
+        if c.account_id == account.id
+        and question["uri"] in {m.platform_message_id for m in inbox.thread(ctx.engine, c.id)}
+    ]
+    item = outbox.queue_reply(ctx.engine, conversation, "Yes, size 44 is in stock.", now=datetime.now(UTC))
+    outbox.move_state(ctx.engine, [item.id], OutboxState.APPROVED, now=datetime.now(UTC), reviewer="Kim")
+    report = OutboxSender(ctx).send_ready(account_id=account.id)
+    assert report.sent == [item.id], report.messages
+    assert OutboxSender(ctx).send_ready(account_id=account.id).sent == []
+    posts = [p for p in bluesky.posts_by("brand") if p["value"]["text"] == "Yes, size 44 is in stock."]
+    assert len(posts) == 1 and posts[0]["value"]["reply"]["parent"]["uri"] == question["uri"]
+    bluesky.settle()
+    with qtbot.waitSignal(controller.account_synced, timeout=30_000):
+        controller.sync_now(account.id)
+    stored = [m.platform_message_id for m in inbox.thread(ctx.engine, conversation)]
+    assert stored.count(posts[0]["uri"]) == 1

@@ -244,3 +244,13 @@ def test_a_burst_longer_than_one_fetch_leaves_a_gap_that_backfill_fills_exactly(
         assert sorted(filled) == sorted(f"mention {n}" for n in range(36, 50))
     finally:
         connector.close()
+
+
+def test_signing_in_at_an_address_that_is_no_bluesky_server_says_so(server: JsonServer) -> None:
+    """Fault: the server address given when adding the account is a web server without the XRPC API (404).
+
+    Survives: a PlatformError naming the address and how to fix it; not a wrong-password message."""
+    with pytest.raises(PlatformError) as raised:
+        BlueskyConnector.sign_in(server.url, "brand.test", "abcd-efgh-ijkl-mnop")
+    assert not isinstance(raised.value, AuthError)
+    assert server.url in str(raised.value) and "Leave the server empty" in raised.value.user_message()
