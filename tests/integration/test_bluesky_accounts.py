@@ -8,6 +8,7 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -136,3 +137,28 @@ def test_a_sync_refreshes_an_expired_session_into_the_keyring_and_the_outbox_rep
         controller.sync_now(account.id)
     stored = [m.platform_message_id for m in inbox.thread(ctx.engine, conversation)]
     assert stored.count(posts[0]["uri"]) == 1
+
+
+def test_the_demo_workspace_adds_the_local_networks_brand_account_once(
+    ctx: AppContext, bluesky: BlueskyNetwork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PARLEY_DEMO_BLUESKY names the running network's description (as the network tool writes it)."""
+    from app.context import open_context
+    from app.demo.bluesky import DEMO_BLUESKY_ACCOUNT, ENV, ensure_bluesky_demo
+    from tests.peers.bluesky_network import write_info
+
+    info = tmp_path / "network.json"
+    write_info(bluesky, info)
+    demo = open_context(ctx.paths.demo(), demo=True)
+    try:
+        isolate_keyring(demo)
+        monkeypatch.delenv(ENV, raising=False)
+        assert ensure_bluesky_demo(demo) is None, "no network described: the demo stays as it was"
+        monkeypatch.setenv(ENV, str(info))
+        added = ensure_bluesky_demo(demo)
+        assert added is not None and added.name == DEMO_BLUESKY_ACCOUNT and added.platform is Platform.BLUESKY
+        assert ensure_bluesky_demo(demo) == added, "the next start finds it"
+        assert [a.name for a in accounts.list_accounts(demo.engine)] == [DEMO_BLUESKY_ACCOUNT]
+        assert ensure_bluesky_demo(ctx) is None, "only in the demo profile"
+    finally:
+        demo.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -226,3 +227,46 @@ def bluesky_network(log_path: Path) -> Iterator[BlueskyNetwork]:
             yield network
         finally:
             network.stop()
+
+
+def seed_story(network: BlueskyNetwork) -> None:
+    """A few customer posts and a DM for the demo workspace: a question, a follow-up, a thank-you."""
+    ann = network.users["ann"].did
+    question = network.post("ann", "@brand.test my tent arrived with a torn fly sheet, what now?", mention="brand")
+    network.post("bob", "same thing happened to mine last week", reply_to=question)
+    network.post("bob", "@brand.test thanks for the quick exchange, the new boots fit!", mention="brand")
+    convo = network.chat.open_convo(network.users["brand"].did, ann)
+    network.chat.say(convo, ann, "Hi! Can I still change the delivery address of order 1182?")
+    network.settle()
+
+
+def write_info(network: BlueskyNetwork, path: Path) -> None:
+    """What the demo workspace needs (PARLEY_DEMO_BLUESKY): the PDS and the brand's handle and app password."""
+    brand = network.users["brand"]
+    info = {"pds": network.pds, "handle": brand.handle, "appPassword": brand.app_password}
+    path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    """Run the network until interrupted, for trying Parley's demo workspace against it."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.peers.bluesky_network", description=main.__doc__)
+    parser.add_argument("--info", type=Path, required=True, help="write the brand account's description here")
+    args = parser.parse_args()
+    problem = missing_parts()
+    if problem:
+        raise SystemExit(problem)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the servers on TERM as on Ctrl-C
+    with bluesky_network(args.info.with_suffix(".log")) as network:
+        seed_story(network)
+        write_info(network, args.info)
+        print(f"Running. In another terminal: PARLEY_DEMO_BLUESKY={args.info} parley --demo   (Ctrl-C stops)")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
