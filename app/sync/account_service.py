@@ -354,6 +354,9 @@ def test_connection(
     connector = connector_factory(account, secret)
     try:
         identity = connector.verify()
+        rotated = connector.new_secret()  # a session refreshed while testing (Bluesky) must not be lost
+        if rotated:
+            ctx.secrets.set(account.id, rotated)
     except AuthError as exc:
         accounts.set_account_state(ctx.engine, account.id, AccountState.NEEDS_SIGN_IN, exc.user_message())
         raise

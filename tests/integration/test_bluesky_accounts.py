@@ -82,7 +82,7 @@ def test_adding_from_the_dialog_keeps_the_session_in_the_keyring_and_the_sync_br
     assert "also: can I change the address?" in dms, "the DM came through the PDS's chat proxy"
 
 
-def test_cli_adds_with_the_app_password_from_stdin_and_signing_in_again_replaces_the_session(
+def test_cli_adds_with_the_app_password_from_stdin_testing_keeps_a_refreshed_session_and_signing_in_again_replaces_it(
     ctx: AppContext, bluesky: BlueskyNetwork
 ) -> None:
     user = bluesky.users["bob"]
@@ -93,6 +93,11 @@ def test_cli_adds_with_the_app_password_from_stdin_and_signing_in_again_replaces
     (account,) = [a for a in accounts.list_accounts(ctx.engine) if a.name == "bob-sky"]
     first = ctx.secrets.get(account.id)
     assert account.handle == user.handle and first and user.app_password not in first
+    stale = json.loads(first)
+    ctx.secrets.set(account.id, json.dumps({**stale, "accessJwt": stale["accessJwt"][:-6] + "AAAAAA"}))
+    assert account_service.test_connection(ctx, account.id).platform_user_id == user.did
+    first = ctx.secrets.get(account.id)
+    assert first and json.loads(first)["refreshJwt"] != stale["refreshJwt"], "testing refreshed and kept the session"
     with pytest.raises(AuthError):
         account_service.reauthenticate_bluesky(ctx, account.id, "wrong-wrong-wrong-wrong")
     assert ctx.secrets.get(account.id) == first, "a failed sign-in keeps the session that works"
