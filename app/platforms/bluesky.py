@@ -10,7 +10,8 @@ Streams:
   50); what lies beyond is a Gap that `backfill` fetches later. An inbound reply to one of our own
   posts brings that post along (fetched once per connector) so the thread has both sides even when we
   answered from another client.
-* ``chat``: chat.bsky.convo.getLog from its cursor (the chat service's incremental log); each
+* ``chat``: chat.bsky.convo.getLog from its cursor (the chat service's incremental log; the first
+  sync starts from the zero TID, the log's beginning); each
   `logCreateMessage` is a DM in the conversation `bsky-convo:<convo id>`. Chat calls go through the
   PDS with the `atproto-proxy` header, or straight to `account.options["chat_url"]` when set.
   `account.options["chat"] = False` leaves DMs out (an app password without DM access).
@@ -48,6 +49,7 @@ from app.platforms.bluesky_api import BlueskySession, XrpcApi
 from app.platforms.bluesky_parse import (
     CHAT_PREFIX,
     LOG_CREATE,
+    LOG_START,
     THREAD_PREFIX,
     Unreadable,
     as_dict,
@@ -307,7 +309,8 @@ class BlueskyConnector(Connector):
     def _chat_log(self, cursor: str | None) -> Iterator[Page]:
         what = "Reading Bluesky direct messages"
         for _ in range(MAX_LOG_PAGES):
-            params = {"cursor": cursor} if cursor else None
+            # Without a cursor the chat service answers from now on; the zero TID reads the log from its start.
+            params = {"cursor": cursor or LOG_START}
             body = self._api.call("GET", "chat.bsky.convo.getLog", params=params, what=what)
             logs = body.get("logs")
             if not isinstance(logs, list):

@@ -21,6 +21,7 @@ CONVO_PREFIX = "bsky-convo:"
 CHAT_PREFIX = "bsky-chat:"
 POST = "app.bsky.feed.post"
 LOG_CREATE = "chat.bsky.convo.defs#logCreateMessage"
+LOG_START = "2222222222222"  # the zero TID: a chat log cursor before every entry
 MESSAGE_VIEW = "chat.bsky.convo.defs#messageView"
 REASON_KIND = {"mention": MessageKind.MENTION, "quote": MessageKind.MENTION, "reply": MessageKind.REPLY}
 MAX_TEXT = 100_000  # far above Bluesky's own limits: anything longer is cut, not stored whole

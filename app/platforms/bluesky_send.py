@@ -14,7 +14,16 @@ from typing import Any
 from app.domain.models import SentMessage
 from app.errors import AuthError, NetworkError, NotFound, PlatformError, RateLimited
 from app.platforms.bluesky_api import XrpcApi
-from app.platforms.bluesky_parse import CHAT_PREFIX, LOG_CREATE, POST, Unreadable, as_dict, as_list, timestamp
+from app.platforms.bluesky_parse import (
+    CHAT_PREFIX,
+    LOG_CREATE,
+    LOG_START,
+    POST,
+    Unreadable,
+    as_dict,
+    as_list,
+    timestamp,
+)
 
 MAX_LOG_PAGES = 20
 _KNOWN_SENDS_KEPT = 1000
@@ -128,7 +137,7 @@ class BlueskySender:
 
     def _find_sent(self, convo_id: str, text: str, rev: str) -> SentMessage | None:
         """Our message with this text in the chat log after `rev`: a send whose answer was lost."""
-        cursor = rev or None
+        cursor = rev or LOG_START
         for _ in range(MAX_LOG_PAGES):
             body = self.api.call(
                 "GET", "chat.bsky.convo.getLog", params={"cursor": cursor} if cursor else None, what="Checking a send"

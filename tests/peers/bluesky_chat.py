@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlparse
 SERVICE_DID = "did:web:api.bsky.chat"
 PROXY = f"{SERVICE_DID}#bsky_chat"
 NS = "chat.bsky.convo.defs"
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 
 
 def make_jwt(did: str) -> str:
@@ -118,8 +119,13 @@ class ChatEmulator:
     # -- the service -----------------------------------------------------------------------------
 
     def _next_rev(self) -> str:
+        """Revisions are TIDs (13 base32-sortable characters) that grow, so they sort as text."""
         self._counter += 1
-        return f"2{self._counter:012d}"  # sortable as text, like the service's TID revs
+        value, chars = (1 << 52) + self._counter, []
+        for _ in range(13):
+            chars.append(TID_ALPHABET[value & 31])
+            value >>= 5
+        return "".join(reversed(chars))
 
     def _open(self, members: list[str]) -> Convo:
         for convo in self.convos.values():
@@ -180,9 +186,12 @@ class ChatEmulator:
                     return 400, {"error": "InvalidRequest", "message": "recipient has disabled incoming messages"}
                 return 200, {"convo": self._view(self._open(members), me)}
             if nsid == "chat.bsky.convo.getLog" and method == "GET":
-                cursor = one.get("cursor", "")
+                cursor = one.get("cursor")
+                if cursor is None:  # no cursor: the log from now on (clients start from the zero TID)
+                    latest = max((rev for rev, who, _ in self.log if me in who), default=None)
+                    return 200, {"cursor": latest, "logs": []}
                 entries = [(rev, e) for rev, who, e in self.log if me in who and rev > cursor][:50]
-                return 200, {"cursor": entries[-1][0] if entries else cursor or None, "logs": [e for _, e in entries]}
+                return 200, {"cursor": entries[-1][0] if entries else cursor, "logs": [e for _, e in entries]}
             if nsid == "chat.bsky.convo.sendMessage" and method == "POST":
                 convo = self.convos.get(str(body.get("convoId", ""))) if isinstance(body, dict) else None
                 text = body.get("message", {}).get("text") if isinstance(body, dict) else None
