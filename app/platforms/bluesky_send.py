@@ -2,12 +2,14 @@
 
 A reply post is a record whose key (a TID) comes from the idempotency key, so the same send always
 names the same record: before writing, and after any failure, the record is looked up by that key.
+Each @handle in a reply becomes a mention facet, so its owner is notified.
 Chat has no idempotency key: the conversation's revision is noted before a DM is sent, and a send
 whose answer was lost is looked for in the chat log after that revision before it is sent again.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +28,10 @@ from app.platforms.bluesky_parse import (
 )
 
 MAX_LOG_PAGES = 20
+# A handle is a domain name; the look-behind keeps e-mail addresses and @@ out.
+HANDLE_MENTION = re.compile(
+    r"(?<![\w@.])@((?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)"
+)
 _KNOWN_SENDS_KEPT = 1000
 
 
@@ -53,6 +59,9 @@ class BlueskySender:
             "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "reply": {"root": root, "parent": parent},
         }
+        facets = self._mention_facets(text)
+        if facets:
+            record["facets"] = facets
         body = {"repo": self._me, "collection": POST, "rkey": rkey, "record": record}
         try:
             answer = self.api.call("POST", "com.atproto.repo.createRecord", body=body, what=what)
@@ -69,6 +78,40 @@ class BlueskySender:
         if not isinstance(uri, str) or not uri:
             raise PlatformError(f"{what}: the server did not return the post's uri.")
         return SentMessage(platform_message_id=uri, created_at=datetime.now(UTC), raw=answer)
+
+    def _mention_facets(self, text: str) -> list[dict[str, Any]]:
+        """A mention facet for each @handle in the text that resolves to an account: without one Bluesky
+        shows the handle as plain text and does not notify its owner."""
+        facets: list[dict[str, Any]] = []
+        resolved: dict[str, str | None] = {}
+        for match in HANDLE_MENTION.finditer(text):
+            handle = match.group(1).lower()
+            if handle not in resolved:
+                resolved[handle] = self._resolve(handle)
+            did = resolved[handle]
+            if did is None:
+                continue
+            start = len(text[: match.start()].encode("utf-8"))
+            end = start + len(match.group(0).encode("utf-8"))
+            facets.append(
+                {
+                    "$type": "app.bsky.richtext.facet",
+                    "index": {"byteStart": start, "byteEnd": end},
+                    "features": [{"$type": "app.bsky.richtext.facet#mention", "did": did}],
+                }
+            )
+        return facets
+
+    def _resolve(self, handle: str) -> str | None:
+        params = {"handle": handle}
+        try:
+            body = self.api.call("GET", "com.atproto.identity.resolveHandle", params=params, what="Finding @" + handle)
+        except (AuthError, RateLimited):
+            raise
+        except PlatformError:
+            return None  # not a handle after all (an e-mail address, a typo): left as text
+        did = body.get("did")
+        return did if isinstance(did, str) and did.startswith("did:") else None
 
     def _own_record(self, rkey: str) -> SentMessage | None:
         params = {"repo": self._me, "collection": POST, "rkey": rkey}

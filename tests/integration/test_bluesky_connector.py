@@ -237,3 +237,24 @@ def test_an_app_password_without_dm_access_is_told_apart_from_a_lost_sign_in(
     assert "allows them" in raised.value.user_message()
     assert connector.new_secret() is None, "no refresh was attempted"
     assert connector.verify().handle == user.handle, "the session itself is fine"
+
+
+def test_a_handle_named_in_a_reply_becomes_a_mention_that_notifies_its_owner(
+    bluesky: BlueskyNetwork, brand_secret: str, opened: list[BlueskyConnector]
+) -> None:
+    question = bluesky.post("ann", "@brand.test who handles warranty claims?", mention="brand")
+    bluesky.settle()
+    text = "Über die Garantie: @bob.test knows, or write to help@example.test"
+    sent = connect(bluesky, brand_secret, opened).send_reply(
+        ReplyTarget(conversation_key=thread_key(question["uri"]), in_reply_to_platform_id=question["uri"]),
+        text,
+        "outbox-mention",
+    )
+    bluesky.settle()
+    (record,) = [p["value"] for p in bluesky.posts_by("brand") if p["uri"] == sent.platform_message_id]
+    (facet,) = record["facets"]
+    start, end = facet["index"]["byteStart"], facet["index"]["byteEnd"]
+    assert text.encode()[start:end] == b"@bob.test"
+    assert facet["features"] == [{"$type": "app.bsky.richtext.facet#mention", "did": bluesky.users["bob"].did}]
+    notes = bluesky.call("app.bsky.notification.listNotifications", as_user="bob")["notifications"]
+    assert any(n["uri"] == sent.platform_message_id and n["reason"] == "mention" for n in notes)
