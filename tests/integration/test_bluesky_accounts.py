@@ -167,3 +167,37 @@ def test_the_demo_workspace_adds_the_local_networks_brand_account_once(
         assert ensure_bluesky_demo(ctx) is None, "only in the demo profile"
     finally:
         demo.close()
+
+
+def test_a_lost_session_asks_for_sign_in_and_the_dialog_signs_in_again_with_an_app_password(
+    ctx: AppContext, bluesky: BlueskyNetwork, controller: SyncController, qtbot
+) -> None:
+    """Both tokens in the keyring are refused (the session was revoked): the sync marks the account; signing in
+    again from the Accounts dialog takes a new app password, keeps the handle and server, and sync resumes."""
+    user = bluesky.users["brand"]
+    account = account_service.add_bluesky_account(ctx, user.handle, user.app_password, bluesky.pds, "brand-again")
+    session = json.loads(ctx.secrets.get(account.id) or "{}")
+    ctx.secrets.set(account.id, json.dumps({**session, "accessJwt": "not.a.token", "refreshJwt": "not.a.token"}))
+    with qtbot.waitSignal(controller.account_failed, timeout=30_000):
+        controller.sync_now(account.id)
+    assert accounts.account_state(ctx.engine, account.id) is AccountState.NEEDS_SIGN_IN
+
+    dialog = AccountsDialog(ctx, account_service, sync_controller=controller)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: not dialog.busy)
+    (row,) = [r for r in range(dialog.table.rowCount()) if dialog.table.item(r, 0).text() == "brand-again"]
+    dialog.table.selectRow(row)
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    assert dialog.sign_in_dialog is not None
+    form = dialog.sign_in_dialog.form
+    assert isinstance(form, BlueskyForm)
+    assert form.handle.text() == user.handle and form.handle.isReadOnly()
+    assert form.server.text() == bluesky.pds and form.server.isReadOnly()
+    qtbot.keyClicks(form.app_password, user.app_password)
+    with qtbot.waitSignal(controller.account_synced, timeout=30_000):  # signing in syncs the account at once
+        qtbot.keyClick(form.app_password, Qt.Key.Key_Return)
+    renewed = json.loads(ctx.secrets.get(account.id) or "{}")
+    assert renewed["accessJwt"] != "not.a.token" and renewed["did"] == user.did
+    assert accounts.account_state(ctx.engine, account.id) is AccountState.OK
+    assert "brand-again is signed in again." in dialog.message.text()
