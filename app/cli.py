@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="accounts_command", metavar="ACTION", required=True
     )
     add = accounts.add_parser("add", help="add an account")
-    add.add_argument("platform", choices=["mastodon", "matrix", "bluesky"])
+    add.add_argument("platform", choices=["mastodon", "matrix", "bluesky", "facebook", "instagram"])
     add.add_argument("--instance", help="Mastodon instance URL")
     add.add_argument("--homeserver", help="Matrix homeserver URL")
     add.add_argument("--user", help="Matrix user name")
@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--server", help="Bluesky: the account's PDS, when not hosted by Bluesky (default bsky.social)")
     add.add_argument("--name", help="a name for the account in Parley (default: its handle)")
     add.add_argument("--oauth", action="store_true", help="Mastodon: sign in through the browser instead of a token")
+    add.add_argument("--page-id", help="Facebook/Instagram: the Page's id (Instagram: the Page it is linked to)")
+    add.add_argument("--graph-url", help="Facebook/Instagram: the Graph API address (default: Meta's, v21.0)")
+    add.add_argument(
+        "--human-agent", action="store_true", help="Facebook/Instagram: the app has Meta's Human Agent permission"
+    )
     accounts.add_parser("list", help="list accounts and their sync state").add_argument("--json", action="store_true")
     change = accounts.add_parser("set", help="change an account's details (its department, for reports)")
     change.add_argument("name")

@@ -21,6 +21,14 @@ def connector_class(platform: Platform) -> type[Connector]:
         from app.platforms.bluesky import BlueskyConnector
 
         return BlueskyConnector
+    if platform is Platform.FACEBOOK:
+        from app.platforms.graph import FacebookConnector
+
+        return FacebookConnector
+    if platform is Platform.INSTAGRAM:
+        from app.platforms.instagram import InstagramConnector
+
+        return InstagramConnector
     raise PlatformError(f"Parley cannot connect to {platform.value} accounts yet.")
 
 
