@@ -80,7 +80,14 @@ def parse_thing(thing: Any, *, own_name: str) -> FetchedMessage:
     name = data.get("name")
     if not isinstance(name, str) or not name.startswith(("t1_", "t4_")):
         raise UnreadableItem("?", "has no fullname")
-    author = _author(data.get("author"), data.get("author_fullname"), item_id=name)
+    if data.get("author") is None and isinstance(data.get("subreddit"), str) and data["subreddit"]:
+        # A message a subreddit's moderators sent as the subreddit carries no author, only the subreddit.
+        sender = data["subreddit"]
+        author = Identity(
+            platform_user_id=f"r/{sender}", handle=f"r/{sender}", display_name=f"moderators of r/{sender}"
+        )
+    else:
+        author = _author(data.get("author"), data.get("author_fullname"), item_id=name)
     body = data.get("body")
     if not isinstance(body, str):
         raise UnreadableItem(name, "has no body")
