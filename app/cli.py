@@ -36,12 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
         dest="accounts_command", metavar="ACTION", required=True
     )
     add = accounts.add_parser("add", help="add an account")
-    add.add_argument("platform", choices=["mastodon", "matrix"])
+    add.add_argument("platform", choices=["mastodon", "matrix", "x", "reddit"])
     add.add_argument("--instance", help="Mastodon instance URL")
     add.add_argument("--homeserver", help="Matrix homeserver URL")
     add.add_argument("--user", help="Matrix user name")
     add.add_argument("--name", help="a name for the account in Parley (default: its handle)")
     add.add_argument("--oauth", action="store_true", help="Mastodon: sign in through the browser instead of a token")
+    add.add_argument("--client-id", help="X/Reddit: the client id of the app you registered for Parley")
+    add.add_argument("--modmail", action="store_true", help="Reddit: also sync moderator mail (moderators only)")
+    add.add_argument("--port", type=int, default=None, help="X/Reddit: the loopback port of the app's redirect")
+    add.add_argument("--api-url", help=argparse.SUPPRESS)  # a proxy or test server instead of the platform
+    add.add_argument("--auth-url", help=argparse.SUPPRESS)
     accounts.add_parser("list", help="list accounts and their sync state").add_argument("--json", action="store_true")
     remove = accounts.add_parser("remove", help="remove an account, its keyring entry and its cached data")
     remove.add_argument("name")

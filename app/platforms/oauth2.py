@@ -13,16 +13,20 @@ are those of `app.platforms.mastodon_oauth`; only the endpoints and the client r
 from __future__ import annotations
 
 import json
+import queue
 import secrets
+import sys
+import threading
 import time
+import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import IO, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from app.errors import AuthError, PlatformError
+from app.errors import AuthError, KnownError, PlatformError
 from app.platforms.http import DEFAULT_TIMEOUT, json_body, make_session, raise_for_status, request
 from app.platforms.http_abort import abort_session
 from app.platforms.mastodon_oauth import BROWSER_WAIT_S, LoopbackReceiver, code_from_paste, pkce_pair
@@ -182,6 +186,8 @@ class PkceSignIn:
 
     @property
     def redirect_uri(self) -> str:
+        if self._receiver is not None:
+            return self._receiver.redirect_uri  # the port actually bound (port 0 picks a free one)
         return f"http://127.0.0.1:{self._port}/callback"
 
     def begin(self) -> str:
@@ -238,3 +244,55 @@ class PkceSignIn:
             "code_verifier": self._verifier,
         }
         return self._client.post(self._session, form, what="Finishing the sign-in", timeout=DEFAULT_TIMEOUT)
+
+
+def sign_in_on_terminal(
+    flow: PkceSignIn,
+    *,
+    what: str,
+    open_browser: Callable[[str], Any] | None = None,
+    stdin: IO[str] | None = None,
+    out: IO[str] | None = None,
+    timeout: float = BROWSER_WAIT_S,
+) -> TokenBundle:
+    """Print the sign-in address (and try a browser), then take the loopback redirect or the redirected
+    address pasted on stdin, whichever comes first (as `mastodon_oauth.obtain_token` does)."""
+    stdin, out = stdin or sys.stdin, out or sys.stderr
+    outcomes: queue.SimpleQueue[tuple[TokenBundle | None, BaseException | None]] = queue.SimpleQueue()
+
+    def settle(call: Callable[[], TokenBundle]) -> None:
+        try:
+            outcomes.put((call(), None))
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            outcomes.put((None, exc))
+
+    def from_paste() -> None:
+        line = stdin.readline()
+        if line.strip():
+            settle(lambda: flow.redeem(line))
+
+    try:
+        url = flow.begin()
+        print(f"Open this address in a browser and approve Parley on {what}:\n\n  {url}\n", file=out)
+        print(
+            f"Waiting for the browser to come back to {flow.redirect_uri}. If that browser runs on another\n"
+            "computer, paste the address it ends up on here and press Enter.",
+            file=out,
+            flush=True,
+        )
+        threading.Thread(target=settle, args=(lambda: flow.wait(timeout),), name="oauth-wait", daemon=True).start()
+        threading.Thread(target=from_paste, name="oauth-paste", daemon=True).start()
+        try:
+            (open_browser or webbrowser.open)(url)
+        except Exception:
+            pass  # no browser here: the printed address is enough
+        tokens, error = outcomes.get()
+    finally:
+        flow.cancel()
+        flow.close()
+    if error is not None:
+        if isinstance(error, KnownError):
+            raise error
+        raise RuntimeError(f"the {what} sign-in failed unexpectedly") from error
+    assert tokens is not None
+    return tokens

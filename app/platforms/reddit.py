@@ -33,7 +33,7 @@ from app.platforms.base import Connector
 from app.platforms.http import DEFAULT_TIMEOUT, json_body, make_session, parse_reset, raise_for_status, request
 from app.platforms.http_abort import abort_session
 from app.platforms.mastodon_parse import UnreadableItem, parse_timestamp
-from app.platforms.oauth2 import OAuthClient, TokenKeeper
+from app.platforms.oauth2 import OAuthClient, PkceSignIn, TokenKeeper
 from app.platforms.reddit_parse import (
     ParsedListing,
     comment_errors,
@@ -48,9 +48,18 @@ log = logging.getLogger("app.platforms.reddit")
 API_URL = "https://oauth.reddit.com"
 AUTH_URL = "https://www.reddit.com"
 SCOPES = "identity read privatemessages submit history modmail"
+REDIRECT_PORT = 8765  # the redirect registered in the Reddit app: http://127.0.0.1:8765/callback
 MAX_PAGES = 10
 PAGE_SIZE = "100"
 OWN_HISTORY = "100"  # how many of our own recent comments / sent messages a retried reply looks through
+
+
+def sign_in(client_id: str, *, auth_url: str = AUTH_URL, port: int = REDIRECT_PORT) -> PkceSignIn:
+    """A browser sign-in for the Reddit "installed app" whose client id is given; ``duration=permanent`` asks
+    for a refresh token. Reddit ignores the PKCE parameters; the state check still guards the redirect."""
+    base = auth_url.rstrip("/")
+    client = OAuthClient(token_url=f"{base}/api/v1/access_token", client_id=client_id, basic_auth=True)
+    return PkceSignIn(f"{base}/api/v1/authorize", client, SCOPES, port=port, extra={"duration": "permanent"})
 
 
 class RedditConnector(Connector):
@@ -92,6 +101,7 @@ class RedditConnector(Connector):
         except UnreadableItem as exc:
             raise PlatformError(f"Reddit sent an unreadable account: {exc.reason}.") from None
         self._own_name = identity.handle.removeprefix("u/")
+        self._session.headers["User-Agent"] = f"desktop:parley:{version()} (by /u/{self._own_name})"
         return identity
 
     def streams(self) -> tuple[str, ...]:

@@ -31,7 +31,7 @@ from app.errors import AuthError, NotFound, PlatformError, RateLimited
 from app.platforms.base import Connector
 from app.platforms.http import DEFAULT_TIMEOUT, json_body, make_session, parse_reset, raise_for_status, request
 from app.platforms.http_abort import abort_session
-from app.platforms.oauth2 import OAuthClient, TokenKeeper
+from app.platforms.oauth2 import OAuthClient, PkceSignIn, TokenKeeper
 from app.platforms.x_parse import (
     ParsedPage,
     UnreadableItem,
@@ -49,6 +49,7 @@ API_URL = "https://api.x.com"
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 SCOPES = "dm.read dm.write tweet.read tweet.write users.read offline.access"
 STREAMS = ("mentions", "direct")
+REDIRECT_PORT = 8765  # the redirect registered in the X app: http://127.0.0.1:8765/callback
 MAX_PAGES = 10
 PAGE_SIZE = "100"
 TWEET_FIELDS = "conversation_id,referenced_tweets,author_id,created_at,in_reply_to_user_id,lang"
@@ -62,6 +63,14 @@ DM_PARAMS = {
     "expansions": "sender_id,participant_ids",
     "user.fields": "username,name",
 }
+
+
+def sign_in(
+    client_id: str, *, api_url: str = API_URL, authorize_url: str = AUTHORIZE_URL, port: int = REDIRECT_PORT
+) -> PkceSignIn:
+    """A browser sign-in (OAuth 2.0 with PKCE) for the X app whose client id is given."""
+    client = OAuthClient(token_url=f"{api_url.rstrip('/')}/2/oauth2/token", client_id=client_id)
+    return PkceSignIn(authorize_url, client, SCOPES, port=port)
 
 
 class XConnector(Connector):

@@ -175,9 +175,7 @@ def conversation_conditions(
     if query.assignees:
         # Exact names first (what the pickers write, and the index can find), any case as well.
         names = list(dict.fromkeys(query.assignees))
-        conditions.append(
-            selective(or_(c.assignee.in_(names), func.lower(c.assignee).in_([a.lower() for a in names])))
-        )
+        conditions.append(selective(or_(c.assignee.in_(names), func.lower(c.assignee).in_([a.lower() for a in names]))))
     if query.exact_assignees:
         conditions.append(selective(c.assignee.in_(list(query.exact_assignees))))
     if query.kinds:

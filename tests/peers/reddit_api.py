@@ -14,6 +14,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from tests.peers.api_emulator import Answer, ApiEmulator, Call
 
@@ -24,6 +25,7 @@ class RedditApi(ApiEmulator):
     routes = [
         ("POST", r"/api/v1/access_token", "access_token"),
         ("GET", r"/api/v1/me", "me"),
+        ("GET", r"/api/v1/authorize", "authorize_page"),
         ("GET", r"/message/inbox", "inbox"),
         ("GET", r"/message/sent", "sent"),
         ("GET", r"/user/([\w-]+)/comments", "user_comments"),
@@ -43,6 +45,7 @@ class RedditApi(ApiEmulator):
         self.conversations: dict[str, dict[str, Any]] = {}
         self.modmail_messages: dict[str, dict[str, Any]] = {}
         self.moderators: set[str] = set()
+        self.codes: dict[str, str] = {}
         self.used = 0
         self._counter = 36**5
         super().__init__()
@@ -232,11 +235,11 @@ class RedditApi(ApiEmulator):
         if client != self.client_id:
             return 401, {"message": "Unauthorized", "error": 401}, {}
         form = call.form
-        user = (
-            self.refresh_tokens.pop(form.get("refresh_token", ""), None)
-            if form.get("grant_type") == "refresh_token"
-            else None
-        )
+        user = None
+        if form.get("grant_type") == "refresh_token":
+            user = self.refresh_tokens.pop(form.get("refresh_token", ""), None)
+        elif form.get("grant_type") == "authorization_code":
+            user = self.codes.pop(form.get("code", ""), None)
         if user is None:
             return 200, {"error": "invalid_grant"}, {}  # Reddit answers a bad grant with 200 and an error field
         access, refresh = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
@@ -249,6 +252,18 @@ class RedditApi(ApiEmulator):
             "scope": "identity read privatemessages submit history modmail",
         }
         return 200, body, {}
+
+    def authorize_page(self, call: Call) -> Answer:
+        """Reddit's consent page, reduced to its outcome: ``login=<name>`` approves as that user and redirects."""
+        name = call.query.get("login", "")
+        if name not in self.users or call.query.get("client_id") != self.client_id:
+            return 400, {"error": "invalid_request"}, {}
+        if call.query.get("duration") != "permanent":
+            return 400, {"error": "a refresh token needs duration=permanent"}, {}
+        code = secrets.token_urlsafe(12)
+        self.codes[code] = name
+        target = f"{call.query['redirect_uri']}?{urlencode({'state': call.query.get('state', ''), 'code': code})}"
+        return 302, b"", {"Location": target}
 
     def me(self, call: Call) -> Answer:
         user = self._user(call)

@@ -14,6 +14,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from tests.peers.api_emulator import Answer, ApiEmulator, Call
 
@@ -35,6 +36,7 @@ class XApi(ApiEmulator):
         ("POST", r"/2/dm_conversations/with/(\d+)/messages", "dm_with"),
         ("POST", r"/2/dm_conversations/([\d-]+)/messages", "dm_in"),
         ("POST", r"/2/oauth2/token", "token"),
+        ("GET", r"/i/oauth2/authorize", "authorize_page"),
         ("POST", r"/2/oauth2/revoke", "revoke"),
     ]
 
@@ -256,6 +258,15 @@ class XApi(ApiEmulator):
         self.tokens[access] = self.refresh_tokens[refresh] = user
         body = {"token_type": "bearer", "expires_in": 7200, "access_token": access, "refresh_token": refresh}
         return 200, body, {}
+
+    def authorize_page(self, call: Call) -> Answer:
+        """X's consent page, reduced to its outcome: ``login=<username>`` approves as that user and redirects."""
+        user = next((u for u in self.users.values() if u["username"] == call.query.get("login")), None)
+        if user is None or call.query.get("client_id") != self.client_id:
+            return 400, {"error": "invalid_request"}, {}
+        code = self.authorize(user, call.query.get("code_challenge", ""))
+        target = f"{call.query['redirect_uri']}?{urlencode({'state': call.query.get('state', ''), 'code': code})}"
+        return 302, b"", {"Location": target}
 
     def revoke(self, call: Call) -> Answer:
         token = call.form.get("token", "")

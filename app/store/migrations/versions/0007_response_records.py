@@ -32,7 +32,9 @@ def upgrade() -> None:
         sa.Column("policy_name", sa.String(length=200), server_default="", nullable=False),
         sa.Column("target_s", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["conversation_id"], ["conversations.id"], name=op.f("fk_response_records_conversation_id_conversations"),
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_response_records_conversation_id_conversations"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(

@@ -5,11 +5,14 @@ from __future__ import annotations
 from app.ui.dialogs.add_account.base import SignInDialog, SignInForm
 from app.ui.dialogs.add_account.mastodon import MastodonForm
 from app.ui.dialogs.add_account.matrix import MatrixForm
+from app.ui.dialogs.add_account.oauth_app import RedditForm, XForm
 
 #: Platform value -> its form, in the order the Accounts dialog offers them.
 SIGN_IN_FORMS: dict[str, type[SignInForm]] = {
     MastodonForm.platform: MastodonForm,
     MatrixForm.platform: MatrixForm,
+    XForm.platform: XForm,
+    RedditForm.platform: RedditForm,
 }
 
 __all__ = ["SIGN_IN_FORMS", "SignInDialog", "SignInForm"]
