@@ -110,6 +110,15 @@ class OAuthClient:
             expires_at=time.time() + float(expires_in) if isinstance(expires_in, int | float) else None,
         )
 
+    def revoke(self, session: requests.Session, url: str, token: str, *, hint: str, timeout: Any) -> None:
+        """Revoke a token at the platform (RFC 7009); raises what `raise_for_status` raises."""
+        form = {"token": token, "token_type_hint": hint}
+        auth = (self.client_id, self.client_secret) if self.basic_auth or self.client_secret else None
+        if auth is None:
+            form["client_id"] = self.client_id
+        response = request(session, "POST", url, data=form, auth=auth, timeout=timeout)
+        raise_for_status(response, what="Signing out")
+
 
 class TokenKeeper:
     """The current token of one connector: refreshed on expiry or on request, the rotation remembered."""
@@ -150,6 +159,14 @@ class TokenKeeper:
 
     def new_secret(self) -> str | None:
         return self.rotated.dumps() if self.rotated is not None else None
+
+    def revoke(self, url: str) -> bool:
+        """End the sign-in at the platform: revoking the refresh token ends the access tokens made from it."""
+        token, hint = self._bundle.refresh_token, "refresh_token"
+        if not token:
+            token, hint = self._bundle.access_token, "access_token"
+        self._client.revoke(self._session, url, token, hint=hint, timeout=self._timeout)
+        return True
 
 
 class PkceSignIn:

@@ -87,6 +87,7 @@ class RedditConnector(Connector):
             basic_auth=True,
         )
         self._tokens = TokenKeeper(client, secret, self._session, timeout=timeout)
+        self._revoke_url = f"{auth_base}/api/v1/revoke_token"
         self._own_name = account.handle.removeprefix("u/")
         # Reddit asks every client for a unique, descriptive User-Agent and throttles generic ones.
         self._session.headers["User-Agent"] = f"desktop:parley:{version()} (by /u/{self._own_name or 'unknown'})"
@@ -148,6 +149,9 @@ class RedditConnector(Connector):
 
     def new_secret(self) -> str | None:
         return self._tokens.new_secret()
+
+    def sign_out(self) -> bool:
+        return self._tokens.revoke(self._revoke_url)
 
     def abort(self) -> None:
         abort_session(self._session)

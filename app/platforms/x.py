@@ -176,6 +176,9 @@ class XConnector(Connector):
     def new_secret(self) -> str | None:
         return self._tokens.new_secret()
 
+    def sign_out(self) -> bool:
+        return self._tokens.revoke(f"{self._base}/2/oauth2/revoke")
+
     def abort(self) -> None:
         abort_session(self._session)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,12 +14,14 @@ import pytest
 from app.context import AppContext
 from app.domain.clock import ManualClock
 from app.domain.models import AccountRef, AccountState, Direction, MessageKind, Platform, ReplyTarget
+from app.domain.outbox import OutboxState
 from app.errors import AuthError, NetworkError, PlatformError, RateLimited
 from app.platforms.http import make_session
 from app.platforms.oauth2 import TokenBundle
 from app.platforms.reddit import RedditConnector
-from app.store import accounts, inbox
+from app.store import accounts, inbox, outbox
 from app.sync.engine import SyncEngine
+from app.sync.sender import OutboxSender
 from app.sync.writer import StoreWriter
 from tests.factories import T0
 from tests.peers.reddit_api import RedditApi
@@ -310,3 +313,51 @@ def test_malformed_inbox_items_are_rejected_one_by_one_and_the_rest_is_stored(
 
     assert inbox.message_count(ctx.engine) == 1
     assert outcome.rejected == 3
+
+
+def test_a_synced_comment_answered_through_the_outbox_is_posted_once_across_a_timed_out_run(
+    reddit: RedditApi, ctx: AppContext, sync: SyncEngine
+) -> None:
+    """The outbox's own retry (a new run, a new connector, the same idempotency key) after a comment that timed
+    out once Reddit had stored it: the second run finds our comment under the parent and posts nothing."""
+    brand, ann = reddit.add_user("brand"), reddit.add_user("ann")
+    post = reddit.post(brand, "New store hours")
+    question = reddit.comment(ann, post["name"], "Open on Sundays?")
+    account = add_account(ctx, reddit, brand)
+    sync.sync_account(account.id, threading.Event())
+    (conversation,) = inbox.conversation_ids(ctx.engine)
+    item = outbox.queue_reply(ctx.engine, conversation, "Yes, 10 to 4.", now=datetime.now(UTC))
+    outbox.move_state(ctx.engine, [item.id], OutboxState.APPROVED, now=datetime.now(UTC), reviewer="Kim")
+    reddit.fail("POST", "/api/comment", delay_after=1.5)
+
+    slow = OutboxSender(ctx, connector_factory=lambda a, s: RedditConnector(a, s, timeout=(5.0, 0.4)))
+    assert slow.send_ready().waiting == [item.id]
+    second = OutboxSender(ctx).send_ready()
+
+    assert second.sent == [item.id] and len(reddit.comments_posted()) == 1
+    ours = [t["data"] for t in reddit.things if t["kind"] == "t1" and t["data"]["author"] == "brand"]
+    assert [(c["name"], c["parent_id"]) for c in ours] == [
+        (outbox.get_item(ctx.engine, item.id).platform_message_id, question["name"])
+    ]
+
+
+def test_sign_out_revokes_the_refresh_token_at_reddit(reddit: RedditApi) -> None:
+    brand = reddit.add_user("brand")
+
+    assert connector(reddit, brand).sign_out() is True
+
+    assert brand["refresh_token"] not in reddit.refresh_tokens and brand["access_token"] not in reddit.tokens
+    (revoked,) = reddit.received("POST", r"/api/v1/revoke_token")
+    assert revoked.form["token_type_hint"] == "refresh_token" and revoked.headers["Authorization"].startswith("Basic ")
+
+
+def test_thread_context_reads_the_item_and_a_modmail_id_is_refused_clearly(reddit: RedditApi) -> None:
+    brand, ann = reddit.add_user("brand"), reddit.add_user("ann")
+    post = reddit.post(brand, "x")
+    question = reddit.comment(ann, post["name"], "hello?")
+
+    (found,) = connector(reddit, brand).thread_context(question["name"])
+
+    assert (found.platform_message_id, found.text, found.author.handle) == (question["name"], "hello?", "u/ann")
+    with pytest.raises(PlatformError, match="modmail"):
+        connector(reddit, brand).thread_context("mm_abc")

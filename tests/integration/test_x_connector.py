@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,12 +13,14 @@ import pytest
 from app.context import AppContext
 from app.domain.clock import ManualClock
 from app.domain.models import AccountRef, AccountState, Direction, MessageKind, Platform, ReplyTarget
+from app.domain.outbox import OutboxState
 from app.errors import AuthError, NetworkError, PlatformError, RateLimited
 from app.platforms.http import make_session
 from app.platforms.oauth2 import TokenBundle
 from app.platforms.x import XConnector
-from app.store import accounts, inbox
+from app.store import accounts, inbox, outbox
 from app.sync.engine import SyncEngine
+from app.sync.sender import OutboxSender
 from app.sync.writer import StoreWriter
 from tests.factories import T0
 from tests.peers.x_api import XApi
@@ -279,3 +282,54 @@ def test_malformed_items_are_rejected_one_by_one_and_the_rest_is_stored(
 
     assert inbox.message_count(ctx.engine) == 1
     assert outcome.rejected == 3
+
+
+def test_a_synced_dm_answered_through_the_outbox_is_sent_once_across_a_timed_out_run(
+    x: XApi, ctx: AppContext, sync: SyncEngine
+) -> None:
+    """The outbox's own retry (a new run, a new connector, the same idempotency key) after a send that timed out
+    once X had stored the DM: the second run finds it and posts nothing; the next sync does not store it twice."""
+    brand, bob = x.add_user("brand"), x.add_user("bob")
+    x.dm(bob, brand, "is my order shipped?")
+    account = add_account(ctx, x, brand)
+    sync.sync_account(account.id, threading.Event())
+    (conversation,) = inbox.conversation_ids(ctx.engine)
+    item = outbox.queue_reply(ctx.engine, conversation, "Yes, this morning.", now=datetime.now(UTC))
+    outbox.move_state(ctx.engine, [item.id], OutboxState.APPROVED, now=datetime.now(UTC), reviewer="Kim")
+    x.fail("POST", "/2/dm_conversations/", delay_after=1.5)
+
+    slow = OutboxSender(ctx, connector_factory=lambda a, s: XConnector(a, s, timeout=(5.0, 0.4)))
+    assert slow.send_ready().waiting == [item.id]
+    second = OutboxSender(ctx).send_ready()
+
+    assert second.sent == [item.id] and len(x.posted_dms()) == 1
+    sent_id = outbox.get_item(ctx.engine, item.id).platform_message_id
+    assert [e["id"] for e in x.events if e["sender_id"] == brand["id"]] == [sent_id]
+    sync.sync_account(account.id, threading.Event())
+    assert [m.text for m in inbox.thread(ctx.engine, conversation)] == ["is my order shipped?", "Yes, this morning."]
+
+
+def test_sign_out_revokes_the_refresh_token_and_the_access_tokens_made_from_it(x: XApi) -> None:
+    brand = x.add_user("brand")
+    x_connector = connector(x, brand)
+
+    assert x_connector.sign_out() is True
+
+    assert brand["refresh_token"] not in x.refresh_tokens and brand["access_token"] not in x.tokens
+    with pytest.raises(AuthError):
+        connector(x, brand).verify()
+
+
+def test_thread_context_finds_the_whole_conversation_and_without_search_access_the_post_alone(x: XApi) -> None:
+    brand, ann, bob = x.add_user("brand"), x.add_user("ann"), x.add_user("bob")
+    root = x.tweet(ann, "@brand the app crashes")
+    reply = x.tweet(brand, "@ann which version?", reply_to=root["id"])
+    answer = x.tweet(ann, "@brand 4.2", reply_to=reply["id"])
+    x.tweet(bob, "@brand unrelated")
+
+    thread = connector(x, brand).thread_context(answer["id"])
+
+    assert [m.platform_message_id for m in thread] == [root["id"], reply["id"], answer["id"]]
+    assert [m.direction for m in thread] == [Direction.INBOUND, Direction.OUTBOUND, Direction.INBOUND]
+    x.fail("GET", "/2/tweets/search/recent", status=403, body={"title": "Client Forbidden", "status": 403})
+    assert [m.platform_message_id for m in connector(x, brand).thread_context(answer["id"])] == [answer["id"]]

@@ -25,6 +25,7 @@ class RedditApi(ApiEmulator):
     routes = [
         ("POST", r"/api/v1/access_token", "access_token"),
         ("GET", r"/api/v1/me", "me"),
+        ("POST", r"/api/v1/revoke_token", "revoke_token"),
         ("GET", r"/api/v1/authorize", "authorize_page"),
         ("GET", r"/message/inbox", "inbox"),
         ("GET", r"/message/sent", "sent"),
@@ -264,6 +265,13 @@ class RedditApi(ApiEmulator):
         self.codes[code] = name
         target = f"{call.query['redirect_uri']}?{urlencode({'state': call.query.get('state', ''), 'code': code})}"
         return 302, b"", {"Location": target}
+
+    def revoke_token(self, call: Call) -> Answer:
+        token = call.form.get("token", "")
+        user = self.refresh_tokens.pop(token, None) or self.tokens.pop(token, None)
+        if user is not None and call.form.get("token_type_hint") == "refresh_token":
+            self.tokens = {t: u for t, u in self.tokens.items() if u != user}  # its access tokens end with it
+        return 204, b"", {}
 
     def me(self, call: Call) -> Answer:
         user = self._user(call)

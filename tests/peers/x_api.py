@@ -269,9 +269,13 @@ class XApi(ApiEmulator):
         return 302, b"", {"Location": target}
 
     def revoke(self, call: Call) -> Answer:
+        if call.form.get("client_id") != self.client_id:
+            return 401, {"error": "invalid_client"}, {}
         token = call.form.get("token", "")
+        user = self.refresh_tokens.pop(token, None)
+        if user is not None:
+            self.tokens = {t: u for t, u in self.tokens.items() if u != user}  # its access tokens end with it
         self.tokens.pop(token, None)
-        self.refresh_tokens.pop(token, None)
         return 200, {"revoked": True}, {}
 
 
