@@ -28,7 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", help="profile folder (default: the platform's user data folder; env PARLEY_DATA_DIR)"
     )
     parser.add_argument("--demo", action="store_true", help="open the built-in demo workspace (a separate profile)")
-    parser.add_argument("--offline", action="store_true", help="work offline: no command touches the network")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="work offline: no command touches the network; one that needs it says so and exits 2",
+    )
     parser.add_argument("--verbose", action="store_true", help="log debug detail to the profile's log file")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -48,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--api-url", help=argparse.SUPPRESS)  # a proxy or test server instead of the platform
     add.add_argument("--auth-url", help=argparse.SUPPRESS)
     accounts.add_parser("list", help="list accounts and their sync state").add_argument("--json", action="store_true")
+    change = accounts.add_parser("set", help="change an account's details (its department, for reports)")
+    change.add_argument("name")
+    change.add_argument("--department", required=True, help='the team answering this account ("" to clear)')
     remove = accounts.add_parser("remove", help="remove an account, its keyring entry and its cached data")
     remove.add_argument("name")
     remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -56,11 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--account", help="only this account")
     sync.add_argument("--once", action="store_true", help="sync once and exit (default: keep syncing)")
 
-    outbox = commands.add_parser("outbox", help="the queue of replies").add_subparsers(
-        dest="outbox_command", metavar="ACTION", required=True
-    )
-    send = outbox.add_parser("send", help="send the approved replies now")
-    send.add_argument("--account", help="only this account's replies")
+    from app.cli_outbox import add_parsers as add_outbox_parsers
+
+    add_outbox_parsers(commands)
 
     inbox = commands.add_parser("inbox", help="list conversations")
     inbox.add_argument("--json", action="store_true")
@@ -81,8 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--list", action="store_true", help="list the automatic backups, newest first")
 
     from app.cli_playbook import add_parser as add_playbook_parser
+    from app.cli_report import add_parser as add_report_parser
 
     add_playbook_parser(commands)
+    add_report_parser(commands)
 
     demo_server = commands.add_parser("demo-server", help="run the seeded demo Mastodon server alone")
     demo_server.add_argument("--port", type=int, default=3000)
@@ -128,9 +135,11 @@ def _run_command(args: argparse.Namespace) -> int:
             "accounts": _accounts,
             "sync": _sync,
             "outbox": _outbox,
+            "reply": _reply,
             "inbox": _inbox,
             "export": _export,
             "playbook": _playbook,
+            "report": _report,
         }[args.command]
         return handler(ctx, args)
     finally:
@@ -173,6 +182,14 @@ def _accounts(ctx: AppContext, args: argparse.Namespace) -> int:
             for row in rows:
                 print(f"{row['name']}\t{row['platform']}\t{row['handle']}\t{row['state']}\t{row['last_synced']}")
         return 0
+    if args.accounts_command == "set":
+        from app.store import accounts as account_store
+
+        account = account_store.find_account(ctx.engine, args.name)
+        account_store.set_option(ctx.engine, account.id, "department", args.department.strip())
+        shown = args.department.strip() or "none"
+        print(f"{account.name}: department {shown}.", file=sys.stderr)
+        return 0
     if args.accounts_command == "remove":
         if not args.yes and not _confirm(f"Remove {args.name} and its cached conversations? [y/N] "):
             print("parley: nothing removed.", file=sys.stderr)
@@ -196,24 +213,25 @@ def _sync(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def _outbox(ctx: AppContext, args: argparse.Namespace) -> int:
-    """`parley outbox send`: 1 when a reply failed; replies that must wait (offline, rate limit) are kept."""
-    from app.store import accounts
-    from app.sync.sender import OutboxSender
+    from app.cli_outbox import run_outbox
 
-    account_id = accounts.find_account(ctx.engine, args.account).id if args.account else None
-    report = OutboxSender(ctx).send_ready(account_id=account_id)
-    for line in report.messages:
-        print(f"parley: {line}", file=sys.stderr)
-    print(
-        f"Sent {len(report.sent)}, failed {len(report.failed)}, held {len(report.held)}, "
-        f"waiting {len(report.waiting)}.",
-        file=sys.stderr,
-    )
-    return 0 if report.ok else 1
+    return run_outbox(ctx, args)
+
+
+def _reply(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.cli_outbox import run_reply
+
+    return run_reply(ctx, args)
 
 
 def _playbook(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.cli_playbook import run
+
+    return run(ctx, args)
+
+
+def _report(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.cli_report import run
 
     return run(ctx, args)
 

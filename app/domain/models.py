@@ -212,3 +212,5 @@ class ConversationSummary:
     sentiment: int | None = None
     priority_locked: bool = False
     snoozed_until: datetime | None = None
+    next_warn_at: datetime | None = None  # when the running response clock turns to warning
+    paused: bool = False  # pending: the response clock waits for the customer

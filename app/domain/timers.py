@@ -109,6 +109,18 @@ class ResponsePolicy:
     warning_ratio: float = 0.75
     calendar: BusinessCalendar | None = None
     conditions: PolicyConditions = field(default_factory=PolicyConditions)
+    id: int | None = None  # the stored policy's id; None for the built-in defaults
+
+    def target(self, *, first_response: bool) -> timedelta:
+        return self.first_response if first_response else self.next_response
+
+    def describe(self) -> str:
+        """'Direct messages: first reply within 1h 00m, next within 1h 00m, business hours (Europe/Berlin)'."""
+        hours = f"business hours ({self.calendar.time_zone})" if self.calendar else "24/7"
+        return (
+            f"{self.name}: first reply within {format_duration(self.first_response)}, "
+            f"next within {format_duration(self.next_response)}, {hours}"
+        )
 
     def due_at(self, waiting_since: datetime, *, first_response: bool, paused: timedelta = timedelta(0)) -> datetime:
         """When the answer is due; time spent pending (`paused`, in working time) does not count."""
@@ -168,6 +180,27 @@ def choose_policy(
         if policy.conditions.matches(platform=platform, account=account, kind=kind, priority=priority, tags=tag_list):
             return policy
     return DEFAULT_POLICIES[-1]
+
+
+def timer_state(now: datetime, warn_at: datetime | None, due_at: datetime | None) -> TimerState:
+    """The state of a running clock from its stored warning and due times (NONE when no clock runs)."""
+    if due_at is None:
+        return TimerState.NONE
+    if now >= due_at:
+        return TimerState.BREACHED
+    if warn_at is not None and now >= warn_at:
+        return TimerState.WARNING
+    return TimerState.OK
+
+
+def format_duration(duration: timedelta) -> str:
+    """'30m', '1h 00m', '2d 4h' — a policy target as people say it."""
+    minutes = int(duration.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    return f"{hours}h {mins:02d}m" if hours else f"{mins}m"
 
 
 def format_remaining(now: datetime, due: datetime) -> str:

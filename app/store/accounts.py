@@ -98,6 +98,20 @@ def update_identity(engine: Engine, account_id: int, *, handle: str, display_nam
         )
 
 
+def set_option(engine: Engine, account_id: int, key: str, value: str | None) -> None:
+    """Set (or, with None or "", remove) one of an account's plain options, e.g. its `department`."""
+    with engine.begin() as connection:
+        row = connection.execute(select(accounts.c.options).where(accounts.c.id == account_id)).first()
+        if row is None:
+            raise StoreError(f"No account with id {account_id}.")
+        options = dict(row.options or {})
+        if value:
+            options[key] = value
+        else:
+            options.pop(key, None)
+        connection.execute(update(accounts).where(accounts.c.id == account_id).values(options=options))
+
+
 def set_account_state(
     engine: Engine,
     account_id: int,

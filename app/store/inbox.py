@@ -83,6 +83,8 @@ _SUMMARY = (
         conversations.c.sentiment,
         conversations.c.priority_locked,
         conversations.c.snoozed_until,
+        conversations.c.next_warn_at,
+        conversations.c.paused_at,
         accounts.c.name.label("account_name"),
         accounts.c.platform,
         contacts.c.handle.label("contact_handle"),
@@ -121,6 +123,8 @@ def _summary(row: Any) -> ConversationSummary:
         sentiment,
         priority_locked,
         snoozed_until,
+        next_warn_at,
+        paused_at,
         account_name,
         platform,
         contact_handle,
@@ -148,6 +152,8 @@ def _summary(row: Any) -> ConversationSummary:
         sentiment=sentiment,
         priority_locked=bool(priority_locked),
         snoozed_until=snoozed_until,
+        next_warn_at=next_warn_at,
+        paused=paused_at is not None,
     )
 
 

@@ -23,11 +23,11 @@ from app.domain.models import (
     MessageKind,
     Page,
 )
-from app.domain.policy import default_due_at
 from app.domain.sentiment import is_likely_complaint
 from app.domain.sentiment import score as sentiment_score
 from app.domain.triage import Priority
 from app.store.dialect import chunks, positional_sql, upsert
+from app.store.ingest_clocks import PageClocks, Slot
 from app.store.rules import apply_rules
 from app.store.schema import contacts, conversations, messages, sync_cursors, sync_gaps, to_millis
 
@@ -119,9 +119,12 @@ def store_messages(
         if m.direction is Direction.INBOUND
     }
     contact_ids = _ensure_contacts(connection, account_id, fresh)
-    conversation_of = _resolve_conversations(connection, account_id, fresh, contact_ids, scores)
+    clocks = PageClocks(connection, account_id)
+    conversation_of, new_ids = _resolve_conversations(connection, account_id, fresh, contact_ids, scores, clocks)
     _insert_messages(connection, account_id, fresh, conversation_of, scores)
-    apply_rules(connection, account_id, fresh, conversation_of, scores)
+    clocks.write(connection, new_ids)
+    outcomes = apply_rules(connection, account_id, fresh, conversation_of, scores)
+    clocks.after_rules(connection, outcomes, new_ids, fresh[-1].created_at)
     result.stored = len(fresh)
     result.conversation_ids = set(conversation_of.values())
     return result
@@ -302,7 +305,8 @@ def _resolve_conversations(
     fresh: list[FetchedMessage],
     contact_ids: dict[str, int],
     scores: dict[str, int | None],
-) -> dict[str, int]:
+    clocks: PageClocks,
+) -> tuple[dict[str, int], dict[str, int]]:
     """Thread each message: into its parent's conversation when the parent is known, else by its key.
 
     Following the reply chain keeps a thread whole even when a server changes its conversation ids.
@@ -332,11 +336,13 @@ def _resolve_conversations(
     for message in fresh:
         grouped.setdefault(slot_of[message.platform_message_id], []).append(message)
 
+    existing = {k: v for k, v in grouped.items() if isinstance(k, int)}
+    clocks.existing = list(existing)
     new_ids = _insert_conversations(
-        connection, account_id, {k: v for k, v in grouped.items() if isinstance(k, str)}, contact_ids, scores
+        connection, account_id, {k: v for k, v in grouped.items() if isinstance(k, str)}, contact_ids, scores, clocks
     )
-    _update_conversations(connection, {k: v for k, v in grouped.items() if isinstance(k, int)}, scores)
-    return {pid: slot if isinstance(slot, int) else new_ids[slot] for pid, slot in slot_of.items()}
+    _update_conversations(connection, account_id, existing, scores, clocks)
+    return {pid: slot if isinstance(slot, int) else new_ids[slot] for pid, slot in slot_of.items()}, new_ids
 
 
 def _insert_conversations(
@@ -345,6 +351,7 @@ def _insert_conversations(
     opened: dict[str, list[FetchedMessage]],
     contact_ids: dict[str, int],
     scores: dict[str, int | None],
+    clocks: PageClocks,
 ) -> dict[str, int]:
     if not opened:
         return {}
@@ -363,7 +370,7 @@ def _insert_conversations(
                 "kind": first.kind.value,
                 "visibility": first.visibility.value,
                 "opened_at": first.created_at,
-                **_summary_after(blank, batch, scores),
+                **_summary_after(blank, batch, scores, clocks, key, account_id),
             }
         )
     if connection.dialect.name == "sqlite":
@@ -383,7 +390,10 @@ def _insert_conversations(
 def _insert_conversation_rows_sqlite(connection: Connection, rows: list[dict[str, Any]]) -> None:
     columns = tuple(column.name for column in conversations.columns if column.name in rows[0])
     sql = _sqlite_conversation_insert(columns)
-    millis = {"opened_at", "last_message_at", "last_inbound_at", "waiting_since", "next_due_at", "snoozed_until"}
+    millis = {
+        "opened_at", "last_message_at", "last_inbound_at", "waiting_since", "next_due_at", "next_warn_at",
+        "snoozed_until", "paused_at",
+    }  # fmt: skip
     connection.exec_driver_sql(
         sql,
         [tuple(to_millis(row[c]) if c in millis and row[c] is not None else row[c] for c in columns) for row in rows],
@@ -417,6 +427,9 @@ class _Blank:
     message_count: int = 0
     unread_count: int = 0
     waiting_since: datetime | None = None
+    next_due_at: datetime | None = None
+    next_warn_at: datetime | None = None
+    paused_at: datetime | None = None
     last_inbound_at: datetime | None = None
     snippet: str = ""
     status: str = ConversationStatus.OPEN.value
@@ -427,7 +440,11 @@ class _Blank:
 
 
 def _update_conversations(
-    connection: Connection, grouped: dict[int, list[FetchedMessage]], scores: dict[str, int | None]
+    connection: Connection,
+    account_id: int,
+    grouped: dict[int, list[FetchedMessage]],
+    scores: dict[str, int | None],
+    clocks: PageClocks,
 ) -> None:
     if not grouped:
         return
@@ -437,7 +454,7 @@ def _update_conversations(
             current[row.id] = row
     rows = []
     for conversation_id, new_messages in grouped.items():
-        values = _summary_after(current[conversation_id], new_messages, scores)
+        values = _summary_after(current[conversation_id], new_messages, scores, clocks, conversation_id, account_id)
         values.setdefault("status", current[conversation_id].status)
         rows.append({"target_id": conversation_id, **values})
     columns = [name for name in rows[0] if name != "target_id"]
@@ -449,8 +466,19 @@ def _update_conversations(
     )
 
 
-def _summary_after(row: Any, new_messages: list[FetchedMessage], scores: dict[str, int | None]) -> dict[str, Any]:
-    """The conversation's inbox summary once `new_messages` (oldest first) are added to it."""
+def _summary_after(
+    row: Any,
+    new_messages: list[FetchedMessage],
+    scores: dict[str, int | None],
+    clocks: PageClocks,
+    slot: Slot,
+    account_id: int,
+) -> dict[str, Any]:
+    """The conversation's inbox summary once `new_messages` (oldest first) are added to it, and its clocks.
+
+    The response clock runs from the first unanswered inbound message to our next reply; a closed
+    conversation's clock was stopped when it was closed, so a customer writing again starts a new one.
+    """
     last_at = row.last_message_at if row.message_count else None
     snippet_source = None
     latest_direction = None
@@ -458,26 +486,33 @@ def _summary_after(row: Any, new_messages: list[FetchedMessage], scores: dict[st
     last_outbound = None
     inbound_times = []
     new_tone: int | None = None
+    waiting_since = None if row.status == _CLOSED else row.waiting_since
+    running_before = waiting_since is not None
+    started: list[list[Any]] = []  # [start, answered or None] of each clock this page starts
+    answered_before: datetime | None = None  # our reply to the clock that was already running
     for message in new_messages:  # one pass: this runs for every conversation of every page
         created = message.created_at
         if last_at is None or created >= last_at:
             last_at, snippet_source, latest_direction = created, message.text, message.direction
         if message.direction is Direction.INBOUND:
+            if waiting_since is None:
+                waiting_since = created
+                started.append([created, None])
             inbound_times.append(created)
             tone = scores.get(message.platform_message_id)
             if tone is not None and (new_tone is None or tone < new_tone):
                 new_tone = tone
             if last_inbound is None or created > last_inbound:
                 last_inbound = created
-        elif last_outbound is None or created > last_outbound:
-            last_outbound = created
-    waiting_since = row.waiting_since
-    if last_outbound is not None and (waiting_since is None or last_outbound >= waiting_since):
-        waiting_since = None  # answered: the clock stops
-    if waiting_since is None:
-        unanswered = [t for t in inbound_times if last_outbound is None or t > last_outbound]
-        if unanswered:
-            waiting_since = min(unanswered)
+        else:
+            if last_outbound is None or created > last_outbound:
+                last_outbound = created
+            if waiting_since is not None and created >= waiting_since:  # answered: the clock stops
+                if started:
+                    started[-1][1] = created
+                else:
+                    answered_before = created
+                waiting_since = None
     status, snoozed_until = row.status, row.snoozed_until
     if inbound_times and latest_direction is Direction.INBOUND and status in _WOKEN_BY_CUSTOMER:
         # The customer wrote again: a closed, pending (waiting on them) or snoozed conversation needs us.
@@ -488,6 +523,23 @@ def _summary_after(row: Any, new_messages: list[FetchedMessage], scores: dict[st
     priority = row.priority
     if is_likely_complaint(new_tone) and not row.priority_locked and priority < Priority.HIGH:
         priority = int(Priority.HIGH)  # a likely complaint is worked first unless a person decided otherwise
+    next_due_at, next_warn_at = (row.next_due_at, row.next_warn_at) if waiting_since is not None else (None, None)
+    if started:
+        policy = clocks.policy(slot, MessageKind(row.kind), priority)
+        first = not clocks.had_clock(slot, row.waiting_since)  # only a conversation's first clock is "first"
+        for start, answered in started:
+            clocks.start(slot, account_id, start, answered, first, policy)
+            first = False
+        start, answered = started[-1]
+        first = len(started) == 1 and not clocks.had_clock(slot, row.waiting_since)
+        if answered is None:
+            next_due_at = policy.due_at(start, first_response=first)
+            next_warn_at = policy.warning_at(start, first_response=first)
+    if running_before and isinstance(slot, int):
+        if answered_before is not None:
+            clocks.answered[slot] = answered_before
+        if row.paused_at is not None and (answered_before is not None or status != row.status):
+            clocks.pause_ends[slot] = answered_before or min(inbound_times)
     return {
         "last_message_at": last_at,
         "snippet": row.snippet
@@ -497,7 +549,8 @@ def _summary_after(row: Any, new_messages: list[FetchedMessage], scores: dict[st
         "message_count": row.message_count + len(new_messages),
         "unread_count": row.unread_count + len(inbound_times),
         "waiting_since": waiting_since,
-        "next_due_at": default_due_at(waiting_since, MessageKind(row.kind)),
+        "next_due_at": next_due_at,
+        "next_warn_at": next_warn_at,
         "status": status,
         "snoozed_until": snoozed_until,
         "sentiment": sentiment,
@@ -505,6 +558,7 @@ def _summary_after(row: Any, new_messages: list[FetchedMessage], scores: dict[st
     }
 
 
+_CLOSED = ConversationStatus.CLOSED.value
 _WOKEN_BY_CUSTOMER = frozenset(
     {ConversationStatus.CLOSED.value, ConversationStatus.PENDING.value, ConversationStatus.SNOOZED.value}
 )

@@ -9,9 +9,26 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from app.domain.models import Direction, FetchedMessage, Identity, MessageKind, SentMessage, Visibility
-from app.domain.outbox import DISCARDABLE, EDITABLE, OutboxItem, OutboxRuleError, OutboxState, check_move
+from app.domain.models import (
+    Direction,
+    FetchedMessage,
+    Identity,
+    MessageKind,
+    SentMessage,
+    StoredMessage,
+    Visibility,
+)
+from app.domain.outbox import (
+    DISCARDABLE,
+    EDITABLE,
+    OutboxItem,
+    OutboxRuleError,
+    OutboxState,
+    check_approval,
+    check_move,
+)
 from app.errors import StoreError
+from app.store.inbox import thread
 from app.store.ingest import store_messages
 from app.store.schema import accounts, conversations, messages, outbox_items
 
@@ -167,6 +184,43 @@ def move_state(
         connection.execute(update(outbox_items).where(outbox_items.c.id.in_(list(item_ids))).values(**values))
 
 
+def approve(
+    engine: Engine,
+    item_ids: Sequence[int],
+    *,
+    now: datetime,
+    reviewer: str = "",
+    public_needs_reviewer: bool = False,
+) -> None:
+    """Approve items (a held or failed one again too). With the four-eyes rule on, every public reply needs a
+    named reviewer other than its author: enforced here, whatever the caller, and the name is recorded."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(outbox_items.c.id, outbox_items.c.author, conversations.c.visibility)
+            .join(conversations, conversations.c.id == outbox_items.c.conversation_id)
+            .where(outbox_items.c.id.in_(list(item_ids)))
+        ).all()
+    for row in rows:
+        check_approval(
+            public=row.visibility != Visibility.DIRECT.value,
+            reviewer=reviewer,
+            author=row.author,
+            public_needs_reviewer=public_needs_reviewer,
+        )
+    move_state(engine, item_ids, OutboxState.APPROVED, now=now, reviewer=reviewer.strip())
+
+
+def is_public(engine: Engine, conversation_id: int) -> bool:
+    """Whether a reply in this conversation is seen by more than its participants (what the four-eyes rule covers)."""
+    with engine.connect() as connection:
+        visibility = connection.execute(
+            select(conversations.c.visibility).where(conversations.c.id == conversation_id)
+        ).scalar_one_or_none()
+    if visibility is None:
+        raise StoreError(f"No conversation with id {conversation_id}.")
+    return bool(visibility != Visibility.DIRECT.value)
+
+
 def edit_body(engine: Engine, item_id: int, body: str, *, now: datetime) -> None:
     item = get_item(engine, item_id)
     if item.state not in EDITABLE:
@@ -188,6 +242,46 @@ def discard(engine: Engine, item_ids: Sequence[int]) -> list[OutboxItem]:
     with engine.begin() as connection:
         connection.execute(delete(outbox_items).where(outbox_items.c.id.in_(list(item_ids))))
     return items
+
+
+def restore(engine: Engine, items: Sequence[OutboxItem]) -> None:
+    """Undo a discard: put the items back as they were (same id, key, place in the queue and state)."""
+    with engine.begin() as connection:
+        for item in items:
+            connection.execute(
+                insert(outbox_items).values(
+                    id=item.id,
+                    account_id=item.account_id,
+                    conversation_id=item.conversation_id,
+                    in_reply_to_platform_id=item.in_reply_to_platform_id,
+                    body=item.body,
+                    state=item.state.value,
+                    idempotency_key=item.idempotency_key,
+                    position=item.position,
+                    author=item.author,
+                    reviewer=item.reviewer,
+                    comment=item.comment,
+                    error=item.error,
+                    queued_after_message_at=item.queued_after_message_at,
+                    created_at=item.created_at,
+                    updated_at=item.updated_at,
+                    retry_at=item.retry_at,
+                )
+            )
+
+
+def move(engine: Engine, item_id: int, step: int) -> bool:
+    """Swap an item with its neighbour in the pending queue (step -1: earlier, +1: later); False at an end."""
+    order = [item.id for item in list_items(engine)]
+    if item_id not in order:
+        raise StoreError(f"No pending outbox item with id {item_id}.")
+    index = order.index(item_id)
+    other = index + step
+    if not 0 <= other < len(order):
+        return False
+    order[index], order[other] = order[other], order[index]
+    reorder(engine, order)
+    return True
 
 
 def reorder(engine: Engine, ordered_ids: Sequence[int]) -> None:
@@ -225,6 +319,21 @@ def inbound_since(engine: Engine, conversation_id: int, since: datetime | None) 
         query = query.where(messages.c.created_at > since)
     with engine.connect() as connection:
         return list(connection.execute(query.order_by(messages.c.created_at)).scalars())
+
+
+def recent_inbound(engine: Engine, conversation_id: int, limit: int = 3) -> list[StoredMessage]:
+    """The conversation's last inbound messages, oldest first: the context a reviewer reads beside a reply."""
+    with engine.connect() as connection:
+        ids = list(
+            connection.execute(
+                select(messages.c.id)
+                .where(messages.c.conversation_id == conversation_id, messages.c.direction == Direction.INBOUND.value)
+                .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+                .limit(limit)
+            ).scalars()
+        )
+    wanted = set(ids)
+    return [message for message in thread(engine, conversation_id) if message.id in wanted]
 
 
 def record_sent(engine: Engine, item: OutboxItem, sent: SentMessage, *, now: datetime) -> None:

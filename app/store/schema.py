@@ -120,6 +120,9 @@ conversations = Table(
     # The first inbound message not yet answered; the response timer runs from here.
     Column("waiting_since", UtcMillis),
     Column("next_due_at", UtcMillis),
+    # When the running clock turns to warning (the policy's threshold), and since when pending has paused it.
+    Column("next_warn_at", UtcMillis),
+    Column("paused_at", UtcMillis),
     Column("closed_at", UtcMillis),
     # The most negative tone of the customer's messages (hundredths, see app.domain.sentiment).
     Column("sentiment", Integer),
@@ -158,6 +161,8 @@ messages = Table(
     Column("language", String(16), nullable=False, server_default=""),
     UniqueConstraint("account_id", "platform_message_id"),
     Index("ix_messages_conversation", "conversation_id", "created_at"),
+    # Reports count messages per period from this index alone (see app.store.reports).
+    Index("ix_messages_created", "created_at", "account_id", "direction", "conversation_id"),
 )
 
 tags = Table(

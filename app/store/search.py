@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, and_, false, func, literal_column, or_, select, text, type_coerce
+from sqlalchemy import Engine, and_, false, func, literal_column, or_, select, text
 
 from app.domain.models import ConversationStatus
 from app.domain.search_syntax import SearchQuery, Term
 from app.domain.sentiment import LIKELY_COMPLAINT
 from app.store.dialect import selective
-from app.store.schema import accounts, conversation_tags, conversations, messages, tags, to_millis
+from app.store.schema import accounts, conversation_tags, conversations, messages, tags
 
 SEARCH_LIMIT = 200
 ACTIVE = (ConversationStatus.OPEN.value, ConversationStatus.SNOOZED.value)
@@ -155,14 +155,12 @@ def conversation_conditions(
         conditions.append(c.status.in_([s.value for s in query.statuses]))
     for flag in query.flags:
         conditions.append(_flag_condition(flag, me))
-    now_ms = to_millis(now)
     sla_states = []
     for state in dict.fromkeys(query.sla):
         if state == "breached":
             sla_states.append(and_(c.status.in_(ACTIVE), c.next_due_at <= now))
-        elif state == "warning":  # past 75% of the time allowed, not yet due
-            waiting, due = type_coerce(c.waiting_since, BigInteger), type_coerce(c.next_due_at, BigInteger)
-            sla_states.append(and_(c.status.in_(ACTIVE), due > now_ms, waiting * 4 + (due - waiting) * 3 <= now_ms * 4))
+        elif state == "warning":  # past the policy's warning threshold, not yet due
+            sla_states.append(and_(c.status.in_(ACTIVE), c.next_due_at > now, c.next_warn_at <= now))
         else:
             sla_states.append(or_(c.next_due_at.is_(None), c.next_due_at > now))
     if sla_states:

@@ -17,11 +17,14 @@ from sqlalchemy import Connection, Engine, bindparam, case, delete, func, insert
 from app.domain.models import ConversationStatus
 from app.domain.triage import DEFAULT_ASSIGNEES, Priority
 from app.errors import KnownError
+from app.store import clocks
 from app.store.dialect import chunks, upsert
 from app.store.schema import conversation_tags, conversations, profile_settings, tags
 
 ASSIGNEES_KEY = "assignees"
 UNDO_COLUMNS = ("status", "snoozed_until", "closed_at", "assignee", "unread_count", "priority", "priority_locked")
+# A status change also moves the response clock (closing stops it, pending pauses it); undo puts it back.
+CLOCK_COLUMNS = ("waiting_since", "next_due_at", "next_warn_at", "paused_at")
 
 
 class TriageError(KnownError):
@@ -69,6 +72,8 @@ def _change(engine: Engine, ids: Iterable[int], values: dict[str, Any], descript
     with engine.begin() as connection:
         before = _snapshot(connection, targets, list(values))
         _write(connection, list(before), values)
+        if "priority" in values:  # policies may depend on priority
+            clocks.refresh_due(connection, list(before))
     return TriageChange(description, tuple(i for i in targets if i in before), before)
 
 
@@ -91,7 +96,17 @@ def set_status(
         values["closed_at"] = now
     ids = _ids(conversation_ids)
     label = {"snoozed": "Snoozed", "closed": "Closed", "pending": "Marked pending", "open": "Reopened"}
-    return _change(engine, ids, values, f"{label[status.value]} {_plural(len(ids))}")
+    with engine.begin() as connection:
+        before = _snapshot(connection, ids, [*values, *CLOCK_COLUMNS])
+        _write(connection, list(before), values)
+        clocks.status_changed(connection, list(before), status, now=now)
+    if status is not ConversationStatus.PENDING:
+        # The pause up to now is already added to the clock: undoing this resumes pending from now, not twice.
+        for old in before.values():
+            if old["paused_at"] is not None:
+                old["paused_at"] = now
+    description = f"{label[status.value]} {_plural(len(ids))}"
+    return TriageChange(description, tuple(i for i in ids if i in before), before)
 
 
 def snooze(engine: Engine, conversation_ids: Iterable[int], until: datetime, *, now: datetime) -> TriageChange:
@@ -229,6 +244,7 @@ def set_tag(engine: Engine, conversation_ids: Iterable[int], name: str, present:
                             conversation_tags.c.tag_id == tag, conversation_tags.c.conversation_id.in_(part)
                         )
                     )
+            clocks.refresh_due(connection, ids)  # policies may depend on tags
     verb = "Tagged" if present else "Untagged"
     return TriageChange(f"{verb} {_plural(len(ids))} #{name.strip()}", tuple(ids), {}, before)
 
@@ -292,6 +308,8 @@ def undo(engine: Engine, change: TriageChange) -> None:
             pairs = [p for p in pairs if p["conversation_id"] in live]
             if pairs:
                 connection.execute(insert(conversation_tags), pairs)
+        clocks.after_undo(connection, change.conversation_ids)
+        clocks.refresh_due(connection, change.conversation_ids)
 
 
 def _existing_ids(connection: Connection, ids: list[int]) -> list[int]:

@@ -61,6 +61,7 @@ def describe_accounts(ctx: AppContext) -> list[dict[str, Any]]:
                 "handle": row["handle"],
                 "display_name": row["display_name"],
                 "base_url": row["base_url"],
+                "department": str((row["options"] or {}).get("department") or ""),
                 "state": state.value,
                 "state_detail": row["state_detail"],
                 "last_synced": time_ago(row["last_synced_at"], now),

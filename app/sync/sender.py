@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.context import AppContext
 from app.domain.models import AccountRef, AccountState, Direction, ReplyTarget, Visibility
-from app.domain.outbox import OutboxItem, OutboxState
+from app.domain.outbox import OutboxItem, OutboxRuleError, OutboxState, check_approval
 from app.errors import AuthError, KnownError, NetworkError, PlatformError, RateLimited
 from app.platforms.base import Connector
 from app.platforms.registry import make_connector
@@ -112,6 +112,13 @@ class OutboxSender:
     def _send_one(self, connector: Connector, account: AccountRef, item: OutboxItem, report: SendReport) -> _Result:
         engine, now = self.ctx.engine, self._now()
         if item.state is OutboxState.APPROVED:
+            refusal = self._approval_refused(item)
+            if refusal:
+                # Approved around the review rule (an older version, another tool): back to the reviewer.
+                self._write(outbox.move_state, engine, [item.id], OutboxState.AWAITING_REVIEW, now=now, error=refusal)
+                report.waiting.append(item.id)
+                report.messages.append(f"reply {item.id} not sent: {refusal}")
+                return _Result.CONVERSATION_BLOCKED
             news = outbox.inbound_since(engine, item.conversation_id, item.queued_after_message_at)
             if news:
                 self._write(
@@ -129,33 +136,18 @@ class OutboxSender:
             sent = connector.send_reply(self._target(item), item.body, item.idempotency_key)
         except RateLimited as exc:
             retry_at = datetime.fromtimestamp(exc.retry_at, UTC)
-            self._write(
-                outbox.move_state,
-                engine,
-                [item.id],
-                OutboxState.APPROVED,
-                now=now,
-                retry_at=retry_at,
-                error=f"Rate-limited until {retry_at:%H:%M} UTC",
-            )
-            accounts.set_account_state(
-                engine, account.id, AccountState.RATE_LIMITED, str(exc), rate_limited_until=retry_at
-            )
-            report.waiting.append(item.id)
-            report.messages.append(f"{account.name}: rate-limited until {retry_at:%H:%M} UTC")
-            return _Result.ACCOUNT_BLOCKED
+            until = f"until {retry_at:%H:%M} UTC"
+            return self._account_blocked(
+                item, account, report, AccountState.RATE_LIMITED, str(exc), f"rate-limited {until}",
+                note=f"Rate-limited {until}", retry_at=retry_at,
+            )  # fmt: skip
         except AuthError as exc:
-            self._write(outbox.move_state, engine, [item.id], OutboxState.APPROVED, now=now, error=str(exc))
-            accounts.set_account_state(engine, account.id, AccountState.NEEDS_SIGN_IN, str(exc))
-            report.waiting.append(item.id)
-            report.messages.append(f"{account.name}: sign-in needed; replies kept in the outbox")
-            return _Result.ACCOUNT_BLOCKED
+            return self._account_blocked(
+                item, account, report, AccountState.NEEDS_SIGN_IN, str(exc),
+                "sign-in needed; replies kept in the outbox",
+            )  # fmt: skip
         except NetworkError as exc:
-            self._write(outbox.move_state, engine, [item.id], OutboxState.APPROVED, now=now, error=str(exc))
-            accounts.set_account_state(engine, account.id, AccountState.OFFLINE, str(exc))
-            report.waiting.append(item.id)
-            report.messages.append(f"{account.name}: offline ({exc})")
-            return _Result.ACCOUNT_BLOCKED
+            return self._account_blocked(item, account, report, AccountState.OFFLINE, str(exc), f"offline ({exc})")
         except PlatformError as exc:
             self._write(outbox.move_state, engine, [item.id], OutboxState.FAILED, now=now, error=str(exc))
             report.failed.append(item.id)
@@ -166,6 +158,46 @@ class OutboxSender:
         report.conversation_ids.add(item.conversation_id)
         log.info("sent outbox item %s as %s", item.id, sent.platform_message_id)
         return _Result.SENT
+
+    def _approval_refused(self, item: OutboxItem) -> str:
+        """Why the four-eyes rule forbids sending this approved reply ("" when it may go)."""
+        rule = self.ctx.preferences.public_replies_need_review
+        if not rule:
+            return ""
+        try:
+            check_approval(
+                public=outbox.is_public(self.ctx.engine, item.conversation_id),
+                reviewer=item.reviewer,
+                author=item.author,
+                public_needs_reviewer=rule,
+            )
+        except OutboxRuleError as exc:
+            return str(exc)
+        return ""
+
+    def _account_blocked(
+        self,
+        item: OutboxItem,
+        account: AccountRef,
+        report: SendReport,
+        state: AccountState,
+        reason: str,
+        message: str,
+        *,
+        note: str = "",
+        retry_at: datetime | None = None,
+    ) -> _Result:
+        """Trouble with the account, not the reply: keep the reply approved (not before `retry_at`), record
+        the account's state and `reason`, report the reply as waiting with `message`. The reply keeps `note`
+        (default: the reason) as its last error."""
+        self._write(
+            outbox.move_state, self.ctx.engine, [item.id], OutboxState.APPROVED,
+            now=self._now(), retry_at=retry_at, error=note or reason,
+        )  # fmt: skip
+        accounts.set_account_state(self.ctx.engine, account.id, state, reason, rate_limited_until=retry_at)
+        report.waiting.append(item.id)
+        report.messages.append(f"{account.name}: {message}")
+        return _Result.ACCOUNT_BLOCKED
 
     def _wait_all(self, items: list[OutboxItem], report: SendReport, message: str) -> None:
         report.waiting.extend(item.id for item in items)

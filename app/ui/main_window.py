@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QSplitter,
+    QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -37,9 +39,11 @@ from app.ui.dialogs.shortcuts_overlay import ShortcutsOverlay
 from app.ui.inbox_controller import InboxController
 from app.ui.keyboard import KeyboardNavigation
 from app.ui.models.inbox_model import InboxModel
+from app.ui.outbox_review import OutboxReview
 from app.ui.playbook_controller import PlaybookController
 from app.ui.reply_queue import ReplyQueue
 from app.ui.resources import app_icon
+from app.ui.response_timers import ResponseTimers
 from app.ui.timefmt import display_zone
 from app.ui.triage_actions import TriageActions
 from app.ui.widgets.banner import Banner
@@ -48,6 +52,7 @@ from app.ui.widgets.filter_bar import FilterBar
 from app.ui.widgets.inbox_pane import InboxPane
 from app.ui.widgets.inbox_view import InboxView
 from app.ui.widgets.note_editor import NoteEditor
+from app.ui.widgets.outbox_view import OutboxView
 from app.ui.widgets.picker import Picker
 from app.ui.widgets.playbook_panel import PlaybookPanel
 from app.ui.widgets.sync_status import SyncStatusWidget
@@ -67,6 +72,7 @@ _EXTRA_KEYS = [
     ("Insert the chosen playbook answer", "Enter"),
     ("Save the internal note", "Ctrl+Return"),
     ("In a picker: filter, choose, cancel", "type · Enter · Esc"),
+    ("In the outbox: approve, discard, undo, move, back", "Ctrl+Return · Delete · Ctrl+Z · Alt+↑ / ↓ · Esc"),
     ("Expand a playbook shortcut typed in the reply (e.g. ;refund)", "Tab"),
     ("Close this overlay", "Esc"),
 ]
@@ -82,7 +88,8 @@ def _int_list(value: object) -> list[int]:
 
 
 class MainWindow(QMainWindow):
-    """Signals: offline_changed(bool); reply_send_requested(int, str); reply_review_requested(int, str).
+    """Signals: offline_changed(bool); reply_send_requested(int, str); reply_review_requested(int, str);
+    policies_applied() after open conversations were moved to newly saved response policies.
 
     `sync_controller` is optional (None: no sync in this session). When given it must offer the signals
     account_progressed, account_synced, account_failed, messages_stored(list[int]), states_changed and
@@ -90,6 +97,7 @@ class MainWindow(QMainWindow):
     """
 
     offline_changed = Signal(bool)
+    policies_applied = Signal()
     reply_send_requested = Signal(int, str)
     reply_review_requested = Signal(int, str)
 
@@ -106,7 +114,8 @@ class MainWindow(QMainWindow):
         self.sync_controller = sync_controller
         self.outbox_controller = outbox_controller
         self.replies = ReplyQueue(ctx, outbox_controller, self)
-        self.setWindowTitle(APP_NAME + (" — demo" if ctx.demo else ""))
+        self._base_title = APP_NAME + (" — demo" if ctx.demo else "")
+        self.setWindowTitle(self._base_title)
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
 
@@ -143,13 +152,19 @@ class MainWindow(QMainWindow):
             self.splitter.addWidget(pane)
             self.splitter.setStretchFactor(index, 1 if pane is self.thread_pane else 0)
 
+        self.outbox_view = OutboxView(self.now, self.zone)
+        self.outbox_review = OutboxReview(ctx, self.outbox_view, outbox_controller, self)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.splitter)
+        self.pages.addWidget(self.outbox_view)
+
         self.banner = Banner()
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
 
         self.sync_status = SyncStatusWidget(ctx.engine, self.now, self.zone)
@@ -160,12 +175,17 @@ class MainWindow(QMainWindow):
         self.keyring_label.hide()
         self.counts_label = QLabel()
         self.counts_label.setObjectName("counts")
-        self.outbox_label = QLabel()
-        self.outbox_label.setObjectName("outboxCount")
+        self.offline_button = QToolButton()
+        self.offline_button.setObjectName("offlineToggle")
+        self.offline_button.setAutoRaise(True)
+        self.outbox_button = QToolButton()
+        self.outbox_button.setObjectName("outboxButton")
+        self.outbox_button.setAutoRaise(True)
         self.statusBar().addWidget(self.sync_status, 1)
         self.statusBar().addPermanentWidget(self.keyring_label)
         self.statusBar().addPermanentWidget(self.offline_label)
-        self.statusBar().addPermanentWidget(self.outbox_label)
+        self.statusBar().addPermanentWidget(self.offline_button)
+        self.statusBar().addPermanentWidget(self.outbox_button)
         self.statusBar().addPermanentWidget(self.counts_label)
         self.statusBar().setSizeGripEnabled(False)
 
@@ -196,6 +216,12 @@ class MainWindow(QMainWindow):
         self.replies.outbox_count_changed.connect(self._on_replies_outbox_count_changed)
         if outbox_controller is not None:
             outbox_controller.outbox_sent.connect(self._on_outbox_sent)
+            outbox_controller.outbox_changed.connect(self._on_outbox_changed)
+        self.outbox_review.message.connect(self._show_message)
+        self.outbox_review.changed.connect(self.replies.announce_count)
+        self.outbox_view.back_requested.connect(lambda: self.action_show_outbox.setChecked(False))
+        self.outbox_button.clicked.connect(self.action_show_outbox.toggle)
+        self.offline_button.clicked.connect(self.action_offline.toggle)
         self.sync_status.sign_in_requested.connect(self._on_sync_status_sign_in_requested)
         self.playbook_controller.status_changed.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._changed_conversations: set[int] = set()
@@ -204,6 +230,14 @@ class MainWindow(QMainWindow):
         self._refresh_timer.setInterval(LIVE_REFRESH_MS)
         self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
         self._connect_controller(sync_controller)
+        self.alerts = self.timers.alerts
+        self.alerts.breached_count_changed.connect(self._on_alerts_breached_count_changed)
+        self.inbox_view.ticked.connect(self.alerts.check)
+        self.inbox_view.ticked.connect(self._on_inbox_view_ticked)
+        self.inbox_controller.list_refreshed.connect(self.alerts.check)
+        self.timers.policies_applied.connect(self._on_timers_policies_applied)
+        self.timers.status_message.connect(self.statusBar().showMessage)
+        self.alerts.check()
 
         self._set_offline_label(self.action_offline.isChecked())
         self._update_counts()
@@ -249,6 +283,7 @@ class MainWindow(QMainWindow):
         self.action_offline.setChecked(offline)
         self.action_offline.blockSignals(False)
         self.action_settings = self._action("&Settings…", "Ctrl+,", self.open_settings)
+        self.action_show_outbox = self._action("&Outbox", "Ctrl+Shift+B", self.show_outbox, checkable=True)
         self.action_quit = self._action("&Quit", "Ctrl+Q", self.close)
 
         self.action_show_inbox = self._action("&Inbox pane", "Ctrl+1", self._on_toggle_inbox, checkable=True)
@@ -281,11 +316,15 @@ class MainWindow(QMainWindow):
         )
         self.action_rules = self._action("&Rules…", "Ctrl+Shift+R", self.open_rules)
         self.action_lists = self._action("Tags and &team…", "Ctrl+Shift+T", self.open_lists)
+        self.timers = ResponseTimers(self.ctx, self.now, self.zone, sync_controller=self.sync_controller, parent=self)
+        self.action_policies = self._action("Response-time &policies…", "Ctrl+Shift+L", self.timers.open_policies)
         self.action_show_sidebar = self._action("&Views sidebar", "Ctrl+0", self._on_toggle_sidebar, checkable=True)
         self.action_show_sidebar.blockSignals(True)
         self.action_show_sidebar.setChecked(True)
         self.action_show_sidebar.blockSignals(False)
 
+        self.action_reports = self._action("&Reports…", "Ctrl+Alt+R", self.open_reports)
+        self.reports_window: Any = None
         self.action_accounts = self._action("&Accounts…", "Ctrl+Shift+A", self.open_accounts)
         self.action_sync_now = self._action("&Sync now", "F5", self.sync_now)
         self.action_about = self._action(f"&About {APP_NAME}", "Shift+F1", self.open_about)
@@ -301,14 +340,19 @@ class MainWindow(QMainWindow):
                 self.action_show_playbook,
                 self.action_show_sidebar,
                 None,
+                self.action_show_outbox,
+                None,
                 self.action_find_playbook,
+                None,
+                self.action_reports,
                 None,
                 self.action_shortcuts,
             ],
         )
         self._add_menu(bar.addMenu("&Conversation"), [*self.keys.menu_actions(), self.action_send, self.action_review])
         self._add_menu(
-            bar.addMenu("&Triage"), [*self.triage.menu_actions(), None, self.action_rules, self.action_lists]
+            bar.addMenu("&Triage"),
+            [*self.triage.menu_actions(), None, self.action_rules, self.action_lists, self.action_policies],
         )
         playbook = self.playbook_controller
         self._add_menu(
@@ -360,8 +404,32 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_replies_outbox_count_changed(self, count: int) -> None:
-        self.outbox_label.setText(f"Outbox: {count}" if count else "")
-        self.outbox_label.setToolTip(f"{count} repl{'y' if count == 1 else 'ies'} not yet sent" if count else "")
+        self.outbox_button.setText(f"Outbox · {count}" if count else "Outbox")
+        waiting = f"{count} repl{'y' if count == 1 else 'ies'} not yet sent" if count else "Nothing waits to be sent"
+        self.outbox_button.setToolTip(f"{waiting}. Review the outbox (Ctrl+Shift+B).")
+        self.action_show_outbox.setText(f"&Outbox ({count})" if count else "&Outbox")
+
+    @Slot(bool)
+    def show_outbox(self, shown: bool) -> None:
+        """Switch between the inbox and the outbox view (the same window, the same status bar)."""
+        # The inbox's keys act on a list that is not shown: off while the outbox is (Esc included, which the
+        # outbox list takes for "back").
+        inbox_actions = [*self.keys.menu_actions(), *self.triage.menu_actions(), self.action_send, self.action_review]
+        for action in inbox_actions:
+            if action is not None and action is not self.triage.action_undo:
+                action.setEnabled(not shown)
+        if shown:
+            self.outbox_review.reload()
+            self.pages.setCurrentWidget(self.outbox_view)
+            self.outbox_view.list.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        else:
+            self.pages.setCurrentWidget(self.splitter)
+            self.inbox_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    @Slot()
+    def _on_outbox_changed(self) -> None:
+        if self.pages.currentWidget() is self.outbox_view:
+            self.outbox_review.reload()
 
     @Slot(object)
     def _on_outbox_sent(self, report: Any) -> None:
@@ -421,6 +489,7 @@ class MainWindow(QMainWindow):
             notes.notes_of(self.ctx.engine, conversation_id),
             keep_scroll=keep_scroll,
         )
+        self.thread_view.show_policy(self.timers.policy_text(summary))
         _account, _key, visibility = inbox.conversation_key(self.ctx.engine, conversation_id)
         self.composer.set_conversation(conversation_id, summary.platform, summary.kind, Visibility(visibility))
 
@@ -525,6 +594,11 @@ class MainWindow(QMainWindow):
 
     def _set_offline_label(self, offline: bool) -> None:
         self.offline_label.setVisible(offline)
+        self.offline_button.setText("Go online" if offline else "Work offline")
+        self.offline_button.setToolTip(
+            "Sync and send again (Ctrl+Shift+O)" if offline
+            else "Stop syncing and sending; replies wait in the outbox (Ctrl+Shift+O)"
+        )  # fmt: skip
 
     @Slot()
     def sync_now(self) -> None:
@@ -558,6 +632,7 @@ class MainWindow(QMainWindow):
         self.inbox_controller.reload_entries()
         self.inbox_controller.after_change()
         self.sync_status.reload_accounts()
+        self.outbox_view.reviewer.setText(self.ctx.preferences.agent_name)
         self.show_conversation(self.inbox_view.current_conversation_id or -1)
 
     @Slot()
@@ -578,6 +653,25 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(self.inbox_controller.reload_entries)
         dialog.open()
         return dialog
+
+    @Slot()
+    def open_reports(self) -> Any:
+        """One Reports window at a time: asking again brings it to the front."""
+        from app.ui.reports.window import ReportsWindow
+
+        if self.reports_window is None:
+            self.reports_window = ReportsWindow(self.ctx, self)
+            self.reports_window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.reports_window.destroyed.connect(self._on_reports_window_destroyed)
+        elif self.reports_window.isVisible():
+            self.reports_window.raise_()  # already open: bring it to the front
+        self.reports_window.show()
+        self.reports_window.activateWindow()
+        return self.reports_window
+
+    @Slot()
+    def _on_reports_window_destroyed(self) -> None:
+        self.reports_window = None
 
     @Slot(int)
     def _on_sync_status_sign_in_requested(self, account_id: int) -> None:
@@ -600,6 +694,26 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(self.inbox_controller.reload_entries)
         dialog.open()
+
+    @Slot(int)
+    def _on_timers_policies_applied(self, _moved: int) -> None:
+        self.inbox_model.reload_conversations(self.inbox_model.ids())
+        self.inbox_controller.after_change()
+        current = self.inbox_view.current_conversation_id
+        if current is not None:
+            self.show_conversation(current, keep_scroll=True)
+        self.policies_applied.emit()
+
+    # --- response timers -----------------------------------------------------------------------------
+    @Slot()
+    def _on_inbox_view_ticked(self) -> None:
+        summary = self._current_summary()
+        if summary is not None:
+            self.thread_view.show_policy(self.timers.policy_text(summary))
+
+    @Slot(int)
+    def _on_alerts_breached_count_changed(self, count: int) -> None:
+        self.setWindowTitle(f"{self._base_title} — {count:,} breached" if count else self._base_title)
 
     @Slot(bool)
     def _on_toggle_sidebar(self, shown: bool) -> None:

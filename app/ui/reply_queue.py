@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from app.context import AppContext
 from app.domain.outbox import OutboxRuleError, OutboxState
 from app.errors import KnownError
-from app.store import inbox, outbox
+from app.store import outbox
 
 log = logging.getLogger("app.ui.replies")
 
@@ -36,7 +36,12 @@ class ReplyQueue(QObject):
 
     @Slot(int, str)
     def send(self, conversation_id: int, text: str) -> None:
-        needs_review = self.ctx.preferences.public_replies_need_review and not self._is_direct(conversation_id)
+        try:
+            public = outbox.is_public(self.ctx.engine, conversation_id)
+        except KnownError as exc:
+            self.reply_refused.emit(str(exc))
+            return
+        needs_review = self.ctx.preferences.public_replies_need_review and public
         state = OutboxState.AWAITING_REVIEW if needs_review else OutboxState.APPROVED
         if not self._queue(conversation_id, text, state):
             return
@@ -71,9 +76,6 @@ class ReplyQueue(QObject):
             return False
         self.announce_count()
         return True
-
-    def _is_direct(self, conversation_id: int) -> bool:
-        return inbox.conversation_key(self.ctx.engine, conversation_id)[2] == "direct"
 
     @Slot()
     def announce_count(self) -> None:

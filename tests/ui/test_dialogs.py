@@ -29,6 +29,7 @@ def test_settings_dialog_saves_preferences_to_the_profile(qtbot, window: MainWin
     dialog.sync_interval.setValue(120)
     dialog.notifications.setChecked(False)
     dialog.time_zone.setCurrentText("Europe/Berlin")
+    qtbot.mouseClick(dialog.four_eyes, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
 
     saved = load_preferences(window.ctx.paths.settings_file)
@@ -36,6 +37,8 @@ def test_settings_dialog_saves_preferences_to_the_profile(qtbot, window: MainWin
     assert saved.sync_interval_s == 120
     assert saved.show_notifications is False
     assert saved.display_time_zone == "Europe/Berlin"
+    assert saved.public_replies_need_review is True
+    assert window.outbox_view.reviewer.text() == "Sam from Support"
     assert window.ctx.preferences == saved
     assert not dialog.isVisible()
 

@@ -1,7 +1,8 @@
 """Saved views, sidebar entries, filters and every search operator, through the window, on a known fixture.
 
-The fixture (clock at T0 + 2 h; DMs are due 1 h after the customer wrote, everything else 4 h):
-  late    brand/mastodon  maria  T0          "never arrived … refund"   #complaint, urgent (set by a person)
+The fixture (clock at T0 + 2 h; DMs are due 1 h after the customer wrote, public complaints 30 min, everything
+else 4 h — the default response policies):
+  late    brand/mastodon  maria  T0          "never arrived … refund"   #complaint (due T0+30m, breached), urgent
   praise  brand           tom    T0+5m       "Great jacket"             #praise, read
   ship    brand           ola    T0+10m      "ship to Norway"           #pre-purchase, pending, Sam
   dm1     brand (DM)      kim    T0+15m      furious                    due T0+1h15 (breached), high by tone
@@ -30,7 +31,7 @@ from app.ui.main_window import MainWindow
 from tests.factories import T0, message, page
 from tests.ui.helpers import show_window
 
-ALL_URGENT = ["dm1", "late", "praise", "snz", "mx", "ship", "closed"]
+ALL_URGENT = ["late", "dm1", "praise", "snz", "mx", "ship", "closed"]
 
 
 def build_fixture(ctx: AppContext) -> dict[str, int]:
@@ -107,16 +108,16 @@ def test_the_fixture_is_what_the_docstring_says(fixture_window) -> None:
 
 def test_each_saved_view_and_sidebar_entry_lists_exactly_its_conversations_with_counts(qtbot, fixture_window) -> None:
     window, ids = fixture_window
-    assert shown(window, ids) == ["dm1", "late", "praise", "mx"]  # "All open" at start, most urgent first
+    assert shown(window, ids) == ["late", "dm1", "praise", "mx"]  # "All open" at start, most urgent first
     expected = {
-        "view:all-open": ["dm1", "late", "praise", "mx"],
-        "view:breaching": ["dm1"],
+        "view:all-open": ["late", "dm1", "praise", "mx"],
+        "view:breaching": ["late", "dm1"],
         "view:complaints": ["late"],
         "view:pre-purchase": ["ship"],
         "view:mine": ["ship"],
         "view:closed-today": ["closed"],
         "view:everything": ALL_URGENT,
-        "account:brand": ["dm1", "late", "praise", "ship"],
+        "account:brand": ["late", "dm1", "praise", "ship"],
         "account:support": ["snz", "mx"],
         "tag:complaint": ["late"],
         "tag:praise": ["praise"],
@@ -154,7 +155,7 @@ def test_filters_and_order_narrow_the_chosen_view(qtbot, fixture_window) -> None
     assert shown(window, ids) == ["dm1"]
     pick(bar.priority, "")
     settle(qtbot, window, lambda: bar.unread.setChecked(True))
-    assert shown(window, ids) == ["dm1", "late", "snz", "mx", "ship", "closed"]
+    assert shown(window, ids) == ["late", "dm1", "snz", "mx", "ship", "closed"]
     settle(qtbot, window, lambda: bar.unread.setChecked(False))
     pick(bar.order, "newest")
     assert shown(window, ids) == ["snz", "mx", "dm1", "ship", "praise", "late", "closed"]
@@ -174,21 +175,21 @@ SEARCHES = [
     ("from:@maria", ["mx", "late"]),
     ("from:maria refund*", ["mx", "late"]),
     ("platform:matrix", ["snz", "mx"]),
-    ("account:brand", ["dm1", "late", "praise", "ship", "closed"]),
+    ("account:brand", ["late", "dm1", "praise", "ship", "closed"]),
     ("tag:complaint", ["late"]),
-    ("is:unread", ["dm1", "late", "snz", "mx", "ship", "closed"]),
-    ("is:open", ["dm1", "late", "praise", "mx"]),
+    ("is:unread", ["late", "dm1", "snz", "mx", "ship", "closed"]),
+    ("is:open", ["late", "dm1", "praise", "mx"]),
     ("is:mine", ["ship"]),
     ("is:negative", ["dm1"]),
     ("status:pending", ["ship"]),
     ("status:snoozed status:closed", ["snz", "closed"]),
-    ("sla:breached", ["dm1"]),
+    ("sla:breached", ["late", "dm1"]),
     ("assignee:sam", ["ship"]),
     ("kind:dm", ["dm1", "mx"]),
     ("priority:urgent", ["late"]),
     ("closed:today", ["closed"]),
     ("before:2026-03-02", ["closed"]),
-    ("after:2026-03-02", ["dm1", "late", "praise", "snz", "mx", "ship"]),
+    ("after:2026-03-02", ["late", "dm1", "praise", "snz", "mx", "ship"]),
     ("refund* platform:mastodon", ["late"]),
 ]
 

@@ -25,7 +25,7 @@ def click_row(qtbot, window: MainWindow, row: int) -> None:  # type: ignore[no-u
 
 
 def test_window_shows_three_panes_and_the_open_conversations_most_urgent_first(window: MainWindow) -> None:
-    assert window.windowTitle() == "Parley"
+    assert window.windowTitle().startswith("Parley")  # then the breached count (see test_response_timers_ui)
     assert [window.splitter.widget(i).isVisible() for i in range(3)] == [True, True, True]
     assert window.splitter.widget(0) is window.inbox_pane and window.splitter.widget(2) is window.playbook
     ids = inbox.conversation_ids(window.ctx.engine)

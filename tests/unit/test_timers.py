@@ -15,7 +15,9 @@ from app.domain.timers import (
     add_business_time,
     business_time_between,
     choose_policy,
+    format_duration,
     format_remaining,
+    timer_state,
 )
 
 NINE_TO_FIVE = tuple((time(9), time(17)) for _ in range(1))
@@ -97,3 +99,39 @@ def test_remaining_time_reads_well() -> None:
     assert format_remaining(now, now + timedelta(hours=2, minutes=5)) == "2h 05m left"
     assert format_remaining(now, now - timedelta(minutes=12)) == "12m overdue"
     assert format_remaining(now, now + timedelta(days=1, hours=3)) == "1d 3h left"
+
+
+def test_pending_time_over_a_weekend_pauses_only_the_working_hours_it_covered() -> None:
+    policy = ResponsePolicy("Office", timedelta(hours=2), timedelta(hours=2), calendar=OFFICE)
+    waiting = berlin(2026, 3, 6, 16)  # Friday 16:00
+    paused = business_time_between(OFFICE, berlin(2026, 3, 6, 16, 30), berlin(2026, 3, 9, 10))  # pending till Monday
+    assert paused == timedelta(minutes=90)  # Friday 16:30-17:00 and Monday 09:00-10:00
+    # Unpaused the answer was due Monday 10:00; the 90 working minutes spent pending push it to 11:30.
+    assert policy.due_at(waiting, first_response=True) == berlin(2026, 3, 9, 10)
+    assert policy.due_at(waiting, first_response=True, paused=paused) == berlin(2026, 3, 9, 11, 30)
+
+
+def test_warning_threshold_follows_business_hours_across_daylight_saving() -> None:
+    policy = ResponsePolicy("Office", timedelta(hours=4), timedelta(hours=4), warning_ratio=0.75, calendar=OFFICE)
+    friday_3pm = berlin(2026, 3, 27, 15)  # clocks go forward on Sunday 29 March
+    assert policy.warning_at(friday_3pm, first_response=True) == berlin(2026, 3, 30, 10)  # 2 h Fri + 1 h Mon
+    assert policy.due_at(friday_3pm, first_response=True) == datetime(2026, 3, 30, 9, 0, tzinfo=UTC)  # 11:00 CEST
+
+
+def test_the_state_of_a_stored_clock_reads_its_warning_and_due_times() -> None:
+    due = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    warn = due - timedelta(minutes=15)
+    assert timer_state(warn - timedelta(seconds=1), warn, due) is TimerState.OK
+    assert timer_state(warn, warn, due) is TimerState.WARNING
+    assert timer_state(due, warn, due) is TimerState.BREACHED
+    assert timer_state(due, None, None) is TimerState.NONE
+
+
+def test_policy_targets_read_as_people_say_them() -> None:
+    assert [format_duration(timedelta(minutes=m)) for m in (30, 60, 125, 1440, 1500)] == [
+        "30m", "1h 00m", "2h 05m", "1d", "1d 1h",
+    ]  # fmt: skip
+    office = ResponsePolicy("Office", timedelta(hours=2), timedelta(hours=4), calendar=OFFICE)
+    assert office.describe() == (
+        "Office: first reply within 2h 00m, next within 4h 00m, business hours (Europe/Berlin)"
+    )

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.domain.models import ConversationStatus, ConversationSummary, MessageKind
 from app.domain.sentiment import is_likely_complaint
+from app.domain.timers import TimerState, format_remaining, timer_state
 from app.domain.triage import Priority
 from app.ui import theme
 from app.ui.models.inbox_model import SUMMARY_ROLE
@@ -18,7 +19,15 @@ from app.ui.timefmt import compact_age
 
 ROW_HEIGHT = 76
 _HOT_FILL = QColor("#FFE3E3")
-TIMER_WIDTH = 58  # reserved for the response timer; the due time is painted here when known
+TIMER_WIDTH = 58  # the age and unread count column
+TIMER_PILL = 100  # the response timer, right-aligned on the chips' line
+_TIMED = (ConversationStatus.OPEN, ConversationStatus.SNOOZED)
+TIMER_COLOURS = {
+    TimerState.NONE: (QColor("#F1F3F5"), theme.TEXT_MUTED),
+    TimerState.OK: (QColor("#EBFBEE"), theme.SUCCESS),
+    TimerState.WARNING: (theme.WARNING_BG, theme.WARNING_TEXT),
+    TimerState.BREACHED: (theme.DANGER, QColor("#FFFFFF")),
+}
 _KIND_LABELS = {
     MessageKind.DM: "Direct",
     MessageKind.MENTION: "Mention",
@@ -112,7 +121,8 @@ class ConversationDelegate(QStyledItemDelegate):
             metrics.elidedText(snippet, Qt.TextElideMode.ElideRight, snippet_width),
         )
 
-        self._paint_chips(painter, QRect(left, rect.top() + 52, width, 16), summary, base_font)
+        chips_width = rect.right() - 12 - TIMER_PILL - left if timer_text(summary, self._now())[0] else width
+        self._paint_chips(painter, QRect(left, rect.top() + 52, max(10, chips_width), 16), summary, base_font)
         self._paint_timer_column(painter, rect, summary, base_font, unread)
 
     def _paint_avatar(
@@ -198,12 +208,37 @@ class ConversationDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(pill, 8, 8)
             painter.setPen(QColor("#FFFFFF"))
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, count)
-        if summary.next_due_at is not None and summary.status is ConversationStatus.OPEN:
-            remaining = (summary.next_due_at - now).total_seconds()
-            text = "overdue" if remaining < 0 else f"due {compact_age(now, summary.next_due_at)}".replace("now", "<1m")
-            painter.setPen(theme.DANGER if remaining < 0 else theme.TEXT_MUTED)
-            painter.drawText(
-                QRect(column.left() - 6, rect.top() + 52, column.width() + 6, 16),
-                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                text,
-            )
+        self._paint_timer(
+            painter, QRect(rect.right() - 6 - TIMER_PILL, rect.top() + 51, TIMER_PILL, 18), summary, now, font
+        )
+
+    def _paint_timer(
+        self, painter: QPainter, pill: QRect, summary: ConversationSummary, now: datetime, base: QFont
+    ) -> None:
+        """Time left or overdue on the response clock, coloured by state (snoozed does not hide a breach)."""
+        text, state = timer_text(summary, now)
+        if not text:
+            return
+        fill, ink = TIMER_COLOURS[state]
+        font = QFont(base)
+        font.setPointSizeF(max(6.0, base.pointSizeF() * 0.85))
+        font.setWeight(QFont.Weight.DemiBold if state is not TimerState.OK else QFont.Weight.Normal)
+        painter.setFont(font)
+        label = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, pill.width() - 8)
+        width = QFontMetrics(font).horizontalAdvance(label) + 12
+        box = QRect(pill.right() - width + 1, pill.top(), width, pill.height())
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(box, 9, 9)
+        painter.setPen(ink)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
+
+
+def timer_text(summary: ConversationSummary, now: datetime) -> tuple[str, TimerState]:
+    """What a row's timer slot says, and in which state: '45m left', '12m overdue', 'paused'."""
+    if summary.status is ConversationStatus.PENDING and summary.paused:
+        return "paused", TimerState.NONE
+    if summary.next_due_at is None or summary.status not in _TIMED:
+        return "", TimerState.NONE
+    state = timer_state(now, summary.next_warn_at, summary.next_due_at)
+    return format_remaining(now, summary.next_due_at).replace(" overdue", " late"), state

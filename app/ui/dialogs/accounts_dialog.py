@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -28,6 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.context import AppContext
+from app.errors import KnownError
+from app.store.accounts import set_option
 from app.ui.account_health import health_of
 from app.ui.dialogs.accounts_view import (
     COLUMNS,
@@ -88,6 +91,7 @@ class AccountsDialog(QDialog):
         self._rows: list[dict[str, Any]] = []
         self._focus: tuple[int, bool] | None = None  # account to select once listed, and whether to sign it in
         self.confirm: Callable[[str], bool] = self._ask
+        self.ask_department: Callable[[str, str], str | None] = self._ask_department
         self.open_url: Callable[[str], bool] = open_in_browser
         self.sign_in_dialog: SignInDialog | None = None
         self.table = QTableWidget(0, len(COLUMNS))
@@ -108,6 +112,8 @@ class AccountsDialog(QDialog):
         self.test_button = QPushButton("Test connection")
         self.fill_button = QPushButton("Fetch missing messages")
         self.fill_button.setVisible(sync_controller is not None)
+        self.department_button = QPushButton("Department…")
+        self.department_button.setToolTip("The team answering this account; reports can group by it")
         self.remove_button = QPushButton("Remove…")
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
@@ -116,7 +122,9 @@ class AccountsDialog(QDialog):
             adding.addWidget(button)
             button.clicked.connect(lambda _checked=False, p=platform: self.open_sign_in(p))
         adding.addStretch(1)
-        for button in (self.sign_in_button, self.test_button, self.fill_button, self.remove_button):
+        for button in (
+            self.sign_in_button, self.test_button, self.fill_button, self.department_button, self.remove_button
+        ):  # fmt: skip
             acting.addWidget(button)
         acting.addStretch(1)
         layout = QVBoxLayout(self)
@@ -131,6 +139,7 @@ class AccountsDialog(QDialog):
         self.test_button.clicked.connect(self._on_test_button_clicked)
         self.fill_button.clicked.connect(self._on_fill_button_clicked)
         self.remove_button.clicked.connect(self._on_remove_button_clicked)
+        self.department_button.clicked.connect(self._on_department_button_clicked)
         self.table.itemSelectionChanged.connect(self._on_table_selection_changed)
         self._ticker = QTimer(self)  # keeps "synced 2 min ago" and the sign-in countdown current
         self._ticker.setInterval(15_000)
@@ -222,6 +231,22 @@ class AccountsDialog(QDialog):
             lambda result: self._after_change(*removal_text(name, result)),
         )  # fmt: skip
 
+    @Slot()
+    def _on_department_button_clicked(self) -> None:
+        account = self.selected_account()
+        if account is None:
+            return
+        name = str(account["name"])
+        answer = self.ask_department(name, str(account.get("department") or ""))
+        if answer is None:
+            return
+        try:  # one small UPDATE: fine on the GUI thread, like a triage write
+            set_option(self._ctx.engine, int(account["id"]), "department", answer.strip())
+        except KnownError as exc:
+            self._set_message(exc.user_message(), error=True)
+            return
+        self._after_change(f"{name}: department {answer.strip() or 'cleared'}.")
+
     # --- results -------------------------------------------------------------------------------------
     def _show_rows(self, rows: list[dict[str, Any]]) -> None:
         selected = self.selected_account()
@@ -305,12 +330,18 @@ class AccountsDialog(QDialog):
         account = self.selected_account()
         for button in self.add_buttons.values():
             button.setEnabled(ready)
-        for button in (self.sign_in_button, self.test_button, self.remove_button):
+        for button in (self.sign_in_button, self.test_button, self.remove_button, self.department_button):
             button.setEnabled(ready and account is not None)
         self.sign_in_button.setDefault(bool(account and account.get("needs_sign_in")))
         fillable = bool(account and any(gap.fillable for gap in health_of(account).gaps))
         self.fill_button.setEnabled(ready and fillable)
         self.setCursor(Qt.CursorShape.BusyCursor if self.jobs.busy else Qt.CursorShape.ArrowCursor)
+
+    def _ask_department(self, name: str, current: str) -> str | None:
+        text, accepted = QInputDialog.getText(
+            self, "Department", f"The department answering {name} (reports group by it; empty for none):", text=current
+        )
+        return text if accepted else None
 
     def _ask(self, question: str) -> bool:
         answer = QMessageBox.question(

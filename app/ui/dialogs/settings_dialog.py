@@ -47,6 +47,8 @@ class SettingsDialog(QDialog):
         self.auto_accept.setChecked(prefs.auto_accept_direct_invites)
         self.notifications = QCheckBox("Show a desktop notification for new messages")
         self.notifications.setChecked(prefs.show_notifications)
+        self.four_eyes = QCheckBox("Public replies need a reviewer (someone other than the author) before sending")
+        self.four_eyes.setChecked(prefs.public_replies_need_review)
         self.time_zone = QComboBox()
         self.time_zone.setEditable(True)
         self.time_zone.addItem(SYSTEM_ZONE)
@@ -62,6 +64,7 @@ class SettingsDialog(QDialog):
         form.addRow("Time zone:", self.time_zone)
         form.addRow("", self.auto_accept)
         form.addRow("", self.notifications)
+        form.addRow("", self.four_eyes)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self._on_buttons_accepted)
         self.buttons.rejected.connect(self.reject)
@@ -85,18 +88,19 @@ class SettingsDialog(QDialog):
             self._show_error(f"“{self.time_zone.currentText()}” is not a known time zone, e.g. Europe/Berlin.")
             return
         prefs = self._ctx.preferences
-        previous = (prefs.agent_name, prefs.sync_interval_s, prefs.auto_accept_direct_invites,
-                    prefs.show_notifications, prefs.display_time_zone)  # fmt: skip
+        previous = (prefs.agent_name, prefs.sync_interval_s, prefs.auto_accept_direct_invites, prefs.show_notifications,
+                    prefs.display_time_zone, prefs.public_replies_need_review)  # fmt: skip
         prefs.agent_name = self.agent_name.text().strip()
         prefs.sync_interval_s = self.sync_interval.value()
         prefs.auto_accept_direct_invites = self.auto_accept.isChecked()
         prefs.show_notifications = self.notifications.isChecked()
         prefs.display_time_zone = zone
+        prefs.public_replies_need_review = self.four_eyes.isChecked()
         try:
             self._ctx.save_preferences()
         except OSError as exc:
-            (prefs.agent_name, prefs.sync_interval_s, prefs.auto_accept_direct_invites,
-             prefs.show_notifications, prefs.display_time_zone) = previous  # fmt: skip
+            (prefs.agent_name, prefs.sync_interval_s, prefs.auto_accept_direct_invites, prefs.show_notifications,
+             prefs.display_time_zone, prefs.public_replies_need_review) = previous  # fmt: skip
             log.warning("could not save preferences: %s", exc)
             self._show_error(f"Could not save the settings: {exc.strerror or exc}")
             return

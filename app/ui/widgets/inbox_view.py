@@ -10,21 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, Qt, Signal, Slot
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QRect, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QHeaderView, QTableView, QWidget
 
 from app.ui.delegates.conversation_delegate import ROW_HEIGHT
 from app.ui.models.inbox_model import InboxModel
 
 _Flag = QItemSelectionModel.SelectionFlag
+TICK_MS = 15_000  # the timers show minutes: four repaints a minute keep them within a quarter of one
 
 
 class InboxView(QTableView):
     """Signals: conversation_selected(int) when the open (current) conversation changes to another one;
-    selection_changed() when the set of selected conversations changes."""
+    selection_changed() when the set of selected conversations changes; ticked() after each `tick()`."""
 
     conversation_selected = Signal(int)
     selection_changed = Signal()
+    ticked = Signal()
 
     def __init__(self, model: InboxModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +56,29 @@ class InboxView(QTableView):
         # Selection, not the current index: focusing the list makes row 0 current without the user
         # choosing it, and opening (so marking read) the newest conversation on every start would be wrong.
         self.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        # One timer for the whole view, never one per row: each tick repaints the rows on screen.
+        self.tick_timer = QTimer(self)
+        self.tick_timer.setInterval(TICK_MS)
+        self.tick_timer.timeout.connect(self.tick)
+        self.tick_timer.start()
+
+    @Slot()
+    def tick(self) -> int:
+        """Move every visible row's response timer on: repaint only the rows on screen (their summaries are
+        cached, the time is read at paint), then emit `ticked`. Returns how many rows were repainted."""
+        viewport = self.viewport()
+        first = self.rowAt(0)
+        repainted = 0
+        if first >= 0:
+            last = self.rowAt(viewport.height() - 1)
+            if last < 0:
+                last = self._model.rowCount() - 1
+            top = self.rowViewportPosition(first)
+            bottom = self.rowViewportPosition(last) + self.rowHeight(last)
+            viewport.update(QRect(0, top, viewport.width(), bottom - top))
+            repainted = last - first + 1
+        self.ticked.emit()
+        return repainted
 
     def keyboardSearch(self, search: str) -> None:
         # Type-ahead would match DisplayRole over every row, loading the whole inbox block by block.

@@ -108,6 +108,10 @@ class ThreadView(QFrame):
         self.subtitle = QLabel()
         self.subtitle.setObjectName("paneSubtitle")
         self.subtitle.setWordWrap(True)
+        self.policy = QLabel()
+        self.policy.setObjectName("threadPolicy")
+        self.policy.setWordWrap(True)
+        self.policy.setStyleSheet(f"color: {theme.TEXT_MUTED.name()}; padding: 0 14px 6px 14px;")
         self.browser = SafeTextBrowser(self)
         self.browser.setObjectName("thread")
         self.browser.setAccessibleName("Conversation")
@@ -117,6 +121,7 @@ class ThreadView(QFrame):
         layout.setSpacing(0)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
+        layout.addWidget(self.policy)
         separator = QFrame()
         separator.setFrameShape(QFrame.Shape.HLine)
         separator.setStyleSheet(f"color: {theme.LINE.name()};")
@@ -127,6 +132,7 @@ class ThreadView(QFrame):
     def clear(self) -> None:
         self.title.setText("No conversation selected")
         self.subtitle.setText("Choose a conversation in the inbox to read it here.")
+        self.show_policy("")
         self.browser.setHtml("")
 
     def show_thread(
@@ -150,6 +156,11 @@ class ThreadView(QFrame):
             scrollbar.setValue(position)
         else:
             scrollbar.setValue(scrollbar.maximum())
+
+    def show_policy(self, text: str) -> None:
+        """The response-time policy the conversation is held to, and where its clock stands."""
+        self.policy.setText(text)
+        self.policy.setVisible(bool(text))
 
     def _facts(self, summary: ConversationSummary) -> list[str]:
         parts = [summary.contact_handle, f"{summary.account_name} on {summary.platform.value.title()}"]

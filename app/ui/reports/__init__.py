@@ -1,0 +1,1 @@
+"""The Reports window and its charts."""
