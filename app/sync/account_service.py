@@ -403,11 +403,14 @@ def test_connection(
     connector = connector_factory(account, secret)
     try:
         identity = connector.verify()
+        rotated = connector.new_secret()
     except AuthError as exc:
         accounts.set_account_state(ctx.engine, account.id, AccountState.NEEDS_SIGN_IN, exc.user_message())
         raise
     finally:
         connector.close()
+    if rotated:  # the check renewed the sign-in (X replaces the refresh token): the old one no longer works
+        ctx.secrets.set(account.id, rotated)
     if accounts.account_state(ctx.engine, account.id) is AccountState.NEEDS_SIGN_IN:
         accounts.set_account_state(ctx.engine, account.id, AccountState.OK)
     return identity

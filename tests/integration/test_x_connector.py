@@ -19,6 +19,7 @@ from app.platforms.http import make_session
 from app.platforms.oauth2 import TokenBundle
 from app.platforms.x import XConnector
 from app.store import accounts, inbox, outbox
+from app.sync import account_service
 from app.sync.engine import SyncEngine
 from app.sync.sender import OutboxSender
 from app.sync.writer import StoreWriter
@@ -333,3 +334,15 @@ def test_thread_context_finds_the_whole_conversation_and_without_search_access_t
     assert [m.direction for m in thread] == [Direction.INBOUND, Direction.OUTBOUND, Direction.INBOUND]
     x.fail("GET", "/2/tweets/search/recent", status=403, body={"title": "Client Forbidden", "status": 403})
     assert [m.platform_message_id for m in connector(x, brand).thread_context(answer["id"])] == [answer["id"]]
+
+
+def test_testing_the_connection_keeps_the_refresh_token_x_rotated_on_the_way(x: XApi, ctx: AppContext) -> None:
+    brand = x.add_user("brand")
+    account = add_account(ctx, x, brand)
+    x.expire_access_tokens()
+
+    identity = account_service.test_connection(ctx, account.id)
+
+    assert identity.handle == "@brand"
+    kept = TokenBundle.loads(ctx.secrets.get(account.id) or "")
+    assert x.refresh_tokens.get(kept.refresh_token) == brand["id"]  # the newest one, still valid
