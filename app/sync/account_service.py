@@ -198,8 +198,8 @@ class OAuthApp:
         found: dict[str, Any] = {"client_id": self.client_id}
         if self.platform is Platform.REDDIT:
             found["modmail"] = self.modmail
-            if self.auth_url:
-                found["auth_url"] = self.auth_url
+        if self.auth_url:
+            found["auth_url"] = self.auth_url
         return found
 
     def base_url(self) -> str:

@@ -197,3 +197,35 @@ def test_cli_refuses_x_without_a_client_id(tmp_path: Path, secret_service: dict[
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, env=env, cwd=REPO,
     )  # fmt: skip
     assert run.returncode != 0 and "--client-id" in run.stderr
+
+
+def test_a_revoked_x_account_signs_in_again_through_the_browser_with_its_own_app(
+    ctx: AppContext, x: XApi, qtbot
+) -> None:
+    person = x.add_user("brand")
+    account = account_service.add_oauth_account(
+        ctx,
+        account_service.OAuthApp(Platform.X, x.client_id, api_url=x.url, auth_url=x.url + "/i/oauth2/authorize"),
+        TokenBundle(person["access_token"], person["refresh_token"]),
+    )
+    x.expire_access_tokens()
+    x.refresh_tokens.clear()
+    browser = ConsentBrowser("brand")
+    dialog = AccountsDialog(ctx, account_service)
+    dialog.open_url = browser.open
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: not dialog.busy and dialog.table.rowCount() == 1)
+    dialog.table.selectRow(0)
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    assert dialog.sign_in_dialog is not None
+    form = dialog.sign_in_dialog.form
+    form.port = 0
+
+    qtbot.mouseClick(form.browser_button, Qt.MouseButton.LeftButton)
+
+    qtbot.waitUntil(lambda: "is signed in again." in dialog.message.text(), timeout=20_000)
+    assert browser.errors == [] and f"client_id={x.client_id}" in browser.opened[0]
+    kept = TokenBundle.loads(ctx.secrets.get(account.id) or "")
+    assert x.tokens[kept.access_token] == person["id"] and x.refresh_tokens[kept.refresh_token] == person["id"]
+    assert [a.id for a in accounts.list_accounts(ctx.engine)] == [account.id]
