@@ -28,7 +28,7 @@ import requests
 
 from app import version
 from app.domain.models import AccountRef, FetchedMessage, Identity, Page, RateLimit, ReplyTarget, SentMessage
-from app.errors import PlatformError, RateLimited
+from app.errors import AuthError, PlatformError, RateLimited
 from app.platforms.base import Connector
 from app.platforms.http import DEFAULT_TIMEOUT, json_body, make_session, parse_reset, raise_for_status, request
 from app.platforms.http_abort import abort_session
@@ -253,9 +253,19 @@ class RedditConnector(Connector):
         after: str | None = None
         for _ in range(MAX_PAGES):
             params = {"sort": "recent", "state": "all", "limit": PAGE_SIZE, "raw_json": "1"}
-            body = self._get(
-                "/api/mod/conversations", what=what, params={**params, **({"after": after} if after else {})}
-            )
+            try:
+                body = self._get(
+                    "/api/mod/conversations", what=what, params={**params, **({"after": after} if after else {})}
+                )
+            except AuthError as exc:
+                if exc.status != 403:
+                    raise
+                raise AuthError(
+                    f"{what}: Reddit refused modmail.",
+                    status=403,
+                    hint="Modmail needs a moderator account and the modmail permission: sign in again, "
+                    "or add the account without modmail.",
+                ) from None
             try:
                 found, messages, rejected = parse_modmail(body, own_name=self._own_name)
             except UnreadableItem as exc:

@@ -303,6 +303,14 @@ class XConnector(Connector):
         if response.status_code == 429:
             retry_at = parse_reset(response.headers.get("x-rate-limit-reset")) or datetime.now(UTC).timestamp() + 900
             raise RateLimited(f"{what}: rate-limited by X.", retry_at=retry_at)
+        if response.status_code == 403:
+            # X answers 403 both for a missing scope and for an endpoint the app's API tier does not include.
+            raise AuthError(
+                f"{what}: X refused access ({_detail(response)}).",
+                status=403,
+                hint="Reading mentions and DMs needs a paid X API tier and the dm.read/tweet.read scopes; "
+                "check the app's tier, then sign in again.",
+            )
         raise_for_status(response, what=what)
         return response
 
@@ -337,6 +345,19 @@ def _time_of(item_id: str) -> datetime | None:
         return snowflake_time(item_id)
     except UnreadableItem:
         return None
+
+
+def _detail(response: requests.Response) -> str:
+    """X's problem detail (``{"title": ..., "detail": ...}``), short, or the HTTP reason."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("detail", "title", "reason"):
+            if isinstance(body.get(key), str):
+                return str(body[key])[:200]
+    return response.reason or f"HTTP {response.status_code}"
 
 
 def _int_or_none(value: str | None) -> int | None:

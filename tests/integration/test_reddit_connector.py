@@ -249,7 +249,7 @@ def test_modmail_without_moderator_rights_is_a_403_auth_error_with_a_hint(reddit
     with pytest.raises(AuthError) as raised:
         list(connector(reddit, brand, modmail=True).fetch("modmail", None))
 
-    assert raised.value.status == 403 and "permission" in raised.value.hint
+    assert raised.value.status == 403 and "moderator" in raised.value.hint
 
 
 def test_429_raises_rate_limited_with_the_reset_in_seconds_from_now(reddit: RedditApi) -> None:

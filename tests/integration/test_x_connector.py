@@ -18,7 +18,7 @@ from app.errors import AuthError, NetworkError, PlatformError, RateLimited
 from app.platforms.http import make_session
 from app.platforms.oauth2 import TokenBundle
 from app.platforms.x import XConnector
-from app.store import accounts, inbox, outbox
+from app.store import accounts, gaps, inbox, outbox
 from app.sync import account_service
 from app.sync.engine import SyncEngine
 from app.sync.sender import OutboxSender
@@ -239,7 +239,8 @@ def test_403_for_missing_dm_access_is_an_auth_error_with_a_hint(x: XApi) -> None
     with pytest.raises(AuthError) as raised:
         list(connector(x, brand).fetch("direct", None))
 
-    assert raised.value.status == 403 and raised.value.hint
+    assert raised.value.status == 403 and "dm.read scope or API tier missing" in str(raised.value)
+    assert "paid X API tier" in raised.value.hint
 
 
 def test_429_raises_rate_limited_until_the_epoch_reset_header(x: XApi) -> None:
@@ -346,3 +347,24 @@ def test_testing_the_connection_keeps_the_refresh_token_x_rotated_on_the_way(x: 
     assert identity.handle == "@brand"
     kept = TokenBundle.loads(ctx.secrets.get(account.id) or "")
     assert x.refresh_tokens.get(kept.refresh_token) == brand["id"]  # the newest one, still valid
+
+
+def test_more_new_dms_than_a_walk_reads_leave_a_recorded_gap_that_x_cannot_fill(
+    x: XApi, ctx: AppContext, sync: SyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk's page bound is lowered to 2 (of 100) so that a few hundred DMs exceed it."""
+    monkeypatch.setattr("app.platforms.x.MAX_PAGES", 2)
+    brand, bob = x.add_user("brand"), x.add_user("bob")
+    x.dm(bob, brand, "before the pause")
+    account = add_account(ctx, x, brand)
+    sync.sync_account(account.id, threading.Event())
+    events = [x.dm(bob, brand, f"during the pause {n}") for n in range(250)]
+
+    outcome = sync.sync_account(account.id, threading.Event())
+
+    assert outcome.state is AccountState.OK and inbox.message_count(ctx.engine) == 1 + 200
+    assert accounts.get_cursor(ctx.engine, account.id, "direct") == events[-1]["id"]
+    (gap,) = gaps.list_open_gaps(ctx.engine, account.id)
+    assert gap.stream == "direct" and gap.end is not None and gap.start is not None and gap.start < gap.end
+    sync.sync_account(account.id, threading.Event())  # back-filling is tried once and refused: not fillable
+    assert gaps.list_open_gaps(ctx.engine, account.id, fillable_only=True) == []
