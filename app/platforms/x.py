@@ -271,7 +271,7 @@ class XConnector(Connector):
             last = index == len(ordered) - 1
             yield Page(
                 stream=stream,
-                messages=tuple(reversed(page.messages)),
+                messages=page.own_parents + tuple(reversed(page.messages)),
                 cursor=new_cursor if last else cursor,
                 has_more=not last,
                 rejected=page.rejected,
@@ -337,6 +337,7 @@ def _newer_than(page: ParsedPage, cursor: str) -> ParsedPage:
         rejected=page.rejected,
         ids=tuple(i for i in page.ids if id_key(i) > key),
         next_token=page.next_token,
+        own_parents=page.own_parents,
     )
 
 

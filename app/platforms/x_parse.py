@@ -34,6 +34,9 @@ class ParsedPage:
     rejected: tuple[RejectedItem, ...]
     ids: tuple[str, ...]
     next_token: str | None
+    #: Our own tweets the page's mentions answer (from ``includes.tweets``): they keep our side of a thread
+    #: that was answered from another client, and never move the cursor.
+    own_parents: tuple[FetchedMessage, ...] = ()
 
 
 def id_key(value: str) -> tuple[int, str]:
@@ -165,7 +168,25 @@ def parse_list(body: Any, *, own_id: str, dm: bool, conversation_id: str | None 
             rejected.append(RejectedItem(label, exc.reason))
     meta = body.get("meta")
     token = meta.get("next_token") if isinstance(meta, dict) else None
-    return ParsedPage(tuple(messages), tuple(rejected), tuple(ids), token if isinstance(token, str) and token else None)
+    parents = () if dm else _own_included(body, own_id=own_id, users=users, skip=set(ids))
+    next_token = token if isinstance(token, str) and token else None
+    return ParsedPage(tuple(messages), tuple(rejected), tuple(ids), next_token, parents)
+
+
+def _own_included(
+    body: dict[str, Any], *, own_id: str, users: dict[str, Identity], skip: set[str]
+) -> tuple[FetchedMessage, ...]:
+    includes = body.get("includes")
+    tweets = includes.get("tweets") if isinstance(includes, dict) else None
+    found: list[FetchedMessage] = []
+    for item in tweets if isinstance(tweets, list) else []:
+        if not isinstance(item, dict) or item.get("author_id") != own_id or item.get("id") in skip:
+            continue
+        try:
+            found.append(parse_tweet(item, own_id=own_id, users=users))
+        except UnreadableItem:
+            continue  # context only: an unreadable one is simply not shown
+    return tuple(found)
 
 
 def parse_sent(body: Any, *, id_field: str) -> SentMessage:

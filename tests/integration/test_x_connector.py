@@ -368,3 +368,25 @@ def test_more_new_dms_than_a_walk_reads_leave_a_recorded_gap_that_x_cannot_fill(
     assert gap.stream == "direct" and gap.end is not None and gap.start is not None and gap.start < gap.end
     sync.sync_account(account.id, threading.Event())  # back-filling is tried once and refused: not fillable
     assert gaps.list_open_gaps(ctx.engine, account.id, fillable_only=True) == []
+
+
+def test_a_mention_answering_our_reply_from_another_client_brings_that_reply_into_the_thread(
+    x: XApi, ctx: AppContext, sync: SyncEngine
+) -> None:
+    """Our reply was posted outside Parley (it is not a mention of us); X expands it as the referenced tweet."""
+    brand, ann = x.add_user("brand"), x.add_user("ann")
+    question = x.tweet(ann, "@brand do you ship abroad?")
+    ours = x.tweet(brand, "@ann yes, to 30 countries", reply_to=question["id"])
+    follow_up = x.tweet(ann, "@brand great, and Norway?", reply_to=ours["id"])
+    account = add_account(ctx, x, brand)
+
+    sync.sync_account(account.id, threading.Event())
+
+    (conversation,) = inbox.conversation_ids(ctx.engine)
+    thread = inbox.thread(ctx.engine, conversation)
+    assert [(m.platform_message_id, m.direction) for m in thread] == [
+        (question["id"], Direction.INBOUND),
+        (ours["id"], Direction.OUTBOUND),
+        (follow_up["id"], Direction.INBOUND),
+    ]
+    assert accounts.get_cursor(ctx.engine, account.id, "mentions") == follow_up["id"]

@@ -154,6 +154,9 @@ class XApi(ApiEmulator):
             body["data"] = chunk
             authors = {i[user_field] for i in chunk if user_field in i}
             body["includes"] = {"users": [self.users[a] for a in sorted(authors) if a in self.users]}
+            if "referenced_tweets.id" in call.query.get("expansions", ""):
+                wanted = {r["id"] for i in chunk for r in i.get("referenced_tweets") or [] if isinstance(r, dict)}
+                body["includes"]["tweets"] = [t for t in self.tweets if t["id"] in wanted]
         return 200, body, {}
 
     # -- routes ----------------------------------------------------------------------------------------
