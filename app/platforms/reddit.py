@@ -28,7 +28,7 @@ import requests
 
 from app import version
 from app.domain.models import AccountRef, FetchedMessage, Identity, Page, RateLimit, ReplyTarget, SentMessage
-from app.errors import AuthError, PlatformError, RateLimited
+from app.errors import AuthError, NotFound, PlatformError, RateLimited
 from app.platforms.base import Connector
 from app.platforms.http import DEFAULT_TIMEOUT, json_body, make_session, parse_reset, raise_for_status, request
 from app.platforms.http_abort import abort_session
@@ -92,6 +92,7 @@ class RedditConnector(Connector):
         # Reddit asks every client for a unique, descriptive User-Agent and throttles generic ones.
         self._session.headers["User-Agent"] = f"desktop:parley:{version()} (by /u/{self._own_name or 'unknown'})"
         self._rate = RateLimit()
+        self._fetched_parents: set[str] = set()
 
     # -- the Connector interface -------------------------------------------------------------------
 
@@ -243,7 +244,35 @@ class RedditConnector(Connector):
         positions = [p for page in collected for p in page.positions]
         top = max(positions, default=None)
         new_cursor = f"{top[0]:.0f}|{top[1]}" if top is not None else cursor
-        yield from _oldest_first("inbox", [(p.messages, p.rejected) for p in collected], cursor, new_cursor)
+        chunks = [(p.messages, p.rejected) for p in collected]
+        parents, wanted = self._own_parents([m for page in collected for m in page.messages])
+        if parents:  # with the oldest page, so each reply's parent is stored no later than the reply
+            messages, rejected = chunks[-1]
+            chunks[-1] = (messages + parents, rejected)
+        yield from _oldest_first("inbox", chunks, cursor, new_cursor)
+        self._fetched_parents.update(wanted)  # only once stored: a failed run fetches them again
+
+    def _own_parents(self, messages: list[FetchedMessage]) -> tuple[tuple[FetchedMessage, ...], list[str]]:
+        """Our comments and posts that replies in the inbox answer, so a thread keeps our side of it."""
+        present = {m.platform_message_id for m in messages}
+        wanted = list(
+            dict.fromkeys(
+                m.parent_platform_id
+                for m in messages
+                if m.raw.get("type") in ("comment_reply", "post_reply")
+                and m.parent_platform_id
+                and m.parent_platform_id not in present
+                and m.parent_platform_id not in self._fetched_parents
+            )
+        )[: int(PAGE_SIZE)]
+        if not wanted:
+            return (), []
+        what = "Reading our Reddit comments and posts"
+        try:
+            body = self._get("/api/info", what=what, params={"id": ",".join(wanted), "raw_json": "1"})
+        except NotFound:
+            return (), wanted  # gone since: the thread simply lacks them
+        return self._listing(body, what=what).messages, wanted
 
     def _walk_modmail(self, cursor: str | None) -> Iterator[Page]:
         what = "Reading Reddit modmail"

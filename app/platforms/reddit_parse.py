@@ -73,12 +73,13 @@ def parse_listing(body: Any, *, own_name: str) -> ParsedListing:
 
 
 def parse_thing(thing: Any, *, own_name: str) -> FetchedMessage:
-    """One ``t1`` (comment) or ``t4`` (private message) of an inbox listing."""
-    if not isinstance(thing, dict) or thing.get("kind") not in ("t1", "t4") or not isinstance(thing.get("data"), dict):
-        raise UnreadableItem("?", "is not a comment or a message")
+    """One ``t1`` (comment) or ``t4`` (private message) of an inbox listing, or a ``t3`` (post) from /api/info."""
+    kind_code = thing.get("kind") if isinstance(thing, dict) else None
+    if kind_code not in ("t1", "t3", "t4") or not isinstance(thing.get("data"), dict):
+        raise UnreadableItem("?", "is not a comment, post or message")
     data = thing["data"]
     name = data.get("name")
-    if not isinstance(name, str) or not name.startswith(("t1_", "t4_")):
+    if not isinstance(name, str) or not name.startswith(f"{kind_code}_"):
         raise UnreadableItem("?", "has no fullname")
     if data.get("author") is None and isinstance(data.get("subreddit"), str) and data["subreddit"]:
         # A message a subreddit's moderators sent as the subreddit carries no author, only the subreddit.
@@ -88,7 +89,7 @@ def parse_thing(thing: Any, *, own_name: str) -> FetchedMessage:
         )
     else:
         author = _author(data.get("author"), data.get("author_fullname"), item_id=name)
-    body = data.get("body")
+    body = data.get("body") if kind_code != "t3" else _post_text(data, item_id=name)
     if not isinstance(body, str):
         raise UnreadableItem(name, "has no body")
     created_at = _epoch(data.get("created_utc"), item_id=name)
@@ -96,8 +97,8 @@ def parse_thing(thing: Any, *, own_name: str) -> FetchedMessage:
     if parent is not None and not (isinstance(parent, str) and parent):
         raise UnreadableItem(name, "parent_id is not a fullname")
     own = author.handle.lower() == "u/" + own_name.lower()
-    html = data.get("body_html")
-    if thing["kind"] == "t4":
+    html = data.get("body_html") if kind_code != "t3" else data.get("selftext_html")
+    if kind_code == "t4":
         first = data.get("first_message_name")
         key = f"pm:{first if isinstance(first, str) and first else name}"
         kind, visibility = MessageKind.DM, Visibility.DIRECT
@@ -220,6 +221,13 @@ def comment_errors(body: Any) -> list[list[Any]]:
     data = body.get("json") if isinstance(body, dict) else None
     errors = data.get("errors") if isinstance(data, dict) else None
     return [e for e in errors if isinstance(e, list)] if isinstance(errors, list) else []
+
+
+def _post_text(data: dict[str, Any], *, item_id: str) -> str:
+    title, selftext = data.get("title"), data.get("selftext")
+    if not isinstance(title, str):
+        raise UnreadableItem(item_id, "the post has no title")
+    return f"{title}\n\n{selftext}" if isinstance(selftext, str) and selftext else title
 
 
 def _with_replies(child: Any) -> list[Any]:

@@ -113,10 +113,12 @@ def test_sync_stores_comment_replies_mentions_messages_and_modmail_threaded(
     assert set(stored) == {f"thread:{post['name']}", f"pm:{first_pm['name']}", f"modmail:{modmail_id}"}
     comments = stored[f"thread:{post['name']}"]
     assert [(m.platform_message_id, m.kind, m.author_handle) for m in comments] == [
+        (post["name"], MessageKind.COMMENT, "u/brand"),  # our post, fetched so the thread has both sides
         (question["name"], MessageKind.COMMENT, "u/ann"),
         (follow_up["name"], MessageKind.MENTION, "u/bob"),
     ]
-    assert comments[1].parent_platform_id == question["name"]  # threaded under ann's comment
+    assert comments[0].direction is Direction.OUTBOUND and comments[0].text == "Spring collection is out"
+    assert comments[2].parent_platform_id == question["name"]  # threaded under ann's comment
     pms = stored[f"pm:{first_pm['name']}"]
     assert [m.platform_message_id for m in pms] == [first_pm["name"], second_pm["name"]]
     assert pms[0].text == "Order 1234\n\nIt has not arrived." and pms[1].text == "Any news?"
@@ -126,7 +128,7 @@ def test_sync_stores_comment_replies_mentions_messages_and_modmail_threaded(
 
     later = reddit.comment(ann, post["name"], "Thanks!")
     again = sync.sync_account(account.id, threading.Event())
-    assert again.stored == 1 and inbox.message_count(ctx.engine) == 6
+    assert again.stored == 1 and inbox.message_count(ctx.engine) == 7
     assert later["name"] in {m.platform_message_id for m in inbox.thread(ctx.engine, comments[0].conversation_id)}
 
 
@@ -138,7 +140,8 @@ def test_inbox_paging_follows_after_and_stops_at_the_cursor(reddit: RedditApi) -
 
     pages = list(connector(reddit, brand).fetch("inbox", cursor))
 
-    assert [m.text for p in pages for m in p.messages] == [f"question {n}" for n in range(100, 230)]
+    texts = [m.text for p in pages for m in p.messages]
+    assert texts == ["AMA", *(f"question {n}" for n in range(100, 230))]  # our post first: what they answer
     assert [p.has_more for p in pages] == [True, False]
     assert pages[-1].cursor and pages[-1].cursor.endswith(comments[229]["name"])
     assert [c.query.get("after") for c in reddit.received("GET", r"/message/inbox")] == [None, comments[130]["name"]]

@@ -63,7 +63,7 @@ class RedditApi(ApiEmulator):
 
     def post(self, author: dict[str, Any], title: str) -> dict[str, Any]:
         with self.lock:
-            return self._store("t3", author["name"], {"title": title, "body": "", "parent_id": None})
+            return self._store("t3", author["name"], {"title": title, "selftext": "", "parent_id": None})
 
     def comment(self, author: dict[str, Any], parent: str, body: str) -> dict[str, Any]:
         with self.lock:
@@ -297,7 +297,7 @@ class RedditApi(ApiEmulator):
         if not self._user(call):
             return 401, UNAUTHORIZED, {}
         wanted = set(call.query.get("id", "").split(","))
-        return self._listing(call, [t for t in self.things if t["data"].get("name") in wanted and t["kind"] != "t3"])
+        return self._listing(call, [t for t in self.things if t["data"].get("name") in wanted])
 
     def post_comment(self, call: Call) -> Answer:
         user = self._user(call)

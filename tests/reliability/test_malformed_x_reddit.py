@@ -80,6 +80,7 @@ def thing(number: int, marker: str, words: str = "") -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def server() -> Iterator[JsonServer]:
     server = JsonServer().start()
+    server.routes["/api/info"] = Reply.json({"kind": "Listing", "data": {"after": None, "children": []}})
     yield server
     server.stop()
 
