@@ -24,7 +24,6 @@ from app.errors import AuthError, KnownError
 from app.logs import REDACTOR
 from app.platforms.base import Connector
 from app.platforms.mastodon_oauth import BrowserSignIn, obtain_token
-from app.platforms.oauth2 import PkceSignIn, TokenBundle, sign_in_on_terminal
 from app.platforms.registry import connector_class as registered_connector_class
 from app.platforms.registry import make_connector
 from app.store import accounts
@@ -175,116 +174,6 @@ def add_matrix_account(
     )
     accounts.set_token_expiry(ctx.engine, account.id, expires_at)
     return account
-
-
-# X and Reddit: apps registered by hand in the platform's developer portal, OAuth 2.0 with refresh tokens.
-OAUTH_PLATFORMS = {"x": Platform.X, "reddit": Platform.REDDIT}
-
-
-@dataclass(frozen=True)
-class OAuthApp:
-    """The app a person registered on X or Reddit for Parley, and where that platform is reached.
-
-    `api_url`/`auth_url` are empty for the real platform (set only to reach a proxy or a test server).
-    """
-
-    platform: Platform
-    client_id: str
-    api_url: str = ""
-    auth_url: str = ""
-    modmail: bool = False  # Reddit: also sync moderator mail (needs a moderator account)
-
-    def options(self) -> dict[str, Any]:
-        found: dict[str, Any] = {"client_id": self.client_id}
-        if self.platform is Platform.REDDIT:
-            found["modmail"] = self.modmail
-        if self.auth_url:
-            found["auth_url"] = self.auth_url
-        return found
-
-    def base_url(self) -> str:
-        from app.platforms import reddit, x
-
-        default = x.API_URL if self.platform is Platform.X else reddit.API_URL
-        return normalize_base_url(self.api_url, what="API") if self.api_url else default
-
-
-def start_oauth_sign_in(ctx: AppContext, app: OAuthApp, *, port: int | None = None) -> PkceSignIn:
-    """Prepare the browser sign-in for an X or Reddit app (`.url` to open, then `.wait()` or `.redeem(pasted)`
-    for the tokens, which `add_oauth_account` or `reauthenticate_oauth` then keep)."""
-    from app.platforms import reddit, x
-
-    if ctx.offline:
-        raise AccountError("Working offline: signing in needs the network.", hint="Run without --offline.")
-    client_id = app.client_id.strip()
-    if not client_id or any(ch.isspace() for ch in client_id):
-        raise AccountError("Give the client id of the app you registered for Parley.")
-    if app.platform is Platform.X:
-        flow = x.sign_in(
-            client_id, api_url=app.base_url(), authorize_url=app.auth_url or x.AUTHORIZE_URL,
-            port=x.REDIRECT_PORT if port is None else port,
-        )  # fmt: skip
-    elif app.platform is Platform.REDDIT:
-        flow = reddit.sign_in(
-            client_id, auth_url=app.auth_url or reddit.AUTH_URL, port=reddit.REDIRECT_PORT if port is None else port
-        )
-    else:
-        raise AccountError(f"{app.platform.value} accounts do not sign in this way.")
-    flow.begin()
-    return flow
-
-
-def add_oauth_account(
-    ctx: AppContext, app: OAuthApp, tokens: TokenBundle, name: str | None = None, *, connector_class: Any = None
-) -> AccountRef:
-    """Check the tokens with the platform, then store the account and put the tokens in the keyring."""
-    REDACTOR.remember(tokens.access_token)
-    if tokens.refresh_token:
-        REDACTOR.remember(tokens.refresh_token)
-    _ready_to_add(ctx, name)
-    cls = connector_class or registered_connector_class(app.platform)
-    base_url = app.base_url()
-    placeholder = AccountRef(id=0, platform=app.platform, name=name or "", base_url=base_url, options=app.options())
-    connector = cls(placeholder, tokens.dumps())
-    try:
-        identity = connector.verify()
-        secret = connector.new_secret() or tokens.dumps()
-    finally:
-        connector.close()
-    return _store_new_account(ctx, app.platform, base_url, identity, secret, name=name, options=app.options())
-
-
-def oauth_app_for(ctx: AppContext, account_id: int) -> OAuthApp:
-    """The app an X or Reddit account signed in with (to sign in again the same way)."""
-    from app.platforms import reddit, x
-
-    account = accounts.get_account(ctx.engine, account_id)
-    if account.platform not in OAUTH_PLATFORMS.values():
-        raise AccountError(f"{account.name} is not an X or Reddit account.")
-
-    default = x.API_URL if account.platform is Platform.X else reddit.API_URL
-    return OAuthApp(
-        platform=account.platform,
-        client_id=str(account.options.get("client_id") or ""),
-        api_url="" if account.base_url == default else account.base_url,
-        auth_url=str(account.options.get("auth_url") or ""),
-        modmail=bool(account.options.get("modmail")),
-    )
-
-
-def reauthenticate_oauth(ctx: AppContext, account_id: int, tokens: TokenBundle) -> Identity:
-    """Replace an X or Reddit account's tokens after checking that they belong to the same user."""
-    account = accounts.get_account(ctx.engine, account_id)
-    REDACTOR.remember(tokens.access_token)
-    if ctx.offline:
-        raise AccountError("Working offline: signing in needs the network.")
-    connector = make_connector(account, tokens.dumps())
-    try:
-        identity = connector.verify()
-        secret = connector.new_secret() or tokens.dumps()
-    finally:
-        connector.close()
-    return _keep_new_secret(ctx, account, identity, secret, expires_at=None)
 
 
 def _matrix_login(
@@ -574,21 +463,10 @@ def add_account_from_cli(
         account = add_matrix_account(
             ctx, args.homeserver, args.user, password, args.name, connector_class=connector_class
         )
-    elif args.platform in OAUTH_PLATFORMS:
-        if not args.client_id:
-            raise AccountError(
-                "Which app? Give --client-id (the app you registered for Parley; see the README).",
-                hint="The app's redirect address must be http://127.0.0.1:8765/callback.",
-            )
-        app = OAuthApp(
-            platform=OAUTH_PLATFORMS[args.platform], client_id=args.client_id, api_url=args.api_url or "",
-            auth_url=args.auth_url or "", modmail=bool(args.modmail),
-        )  # fmt: skip
-        _ready_to_add(ctx, args.name)  # before the person spends time in the browser
-        flow = start_oauth_sign_in(ctx, app, port=args.port)
-        what = "X" if app.platform is Platform.X else "Reddit"
-        tokens = sign_in_on_terminal(flow, what=what, stdin=stdin)
-        account = add_oauth_account(ctx, app, tokens, args.name, connector_class=connector_class)
+    elif args.platform in ("x", "reddit"):
+        from app.sync.oauth_accounts import add_from_cli  # X and Reddit sign in with an app of the user's own
+
+        account = add_from_cli(ctx, args, stdin=stdin, connector_class=connector_class)
     else:
         raise AccountError(f"Parley cannot add {args.platform} accounts yet.")
     print(f"Added {account.name} ({account.handle}). `parley sync` fetches its messages.", file=sys.stderr)

@@ -28,7 +28,7 @@ from app.context import AppContext
 from app.domain.models import Platform
 from app.platforms.oauth2 import TokenBundle
 from app.store import accounts
-from app.sync import account_service
+from app.sync import account_service, oauth_accounts
 from app.ui.dialogs.accounts_dialog import AccountsDialog
 from app.ui.launch import application
 from tests.peers.reddit_api import RedditApi
@@ -203,9 +203,9 @@ def test_a_revoked_x_account_signs_in_again_through_the_browser_with_its_own_app
     ctx: AppContext, x: XApi, qtbot
 ) -> None:
     person = x.add_user("brand")
-    account = account_service.add_oauth_account(
+    account = oauth_accounts.add_oauth_account(
         ctx,
-        account_service.OAuthApp(Platform.X, x.client_id, api_url=x.url, auth_url=x.url + "/i/oauth2/authorize"),
+        oauth_accounts.OAuthApp(Platform.X, x.client_id, api_url=x.url, auth_url=x.url + "/i/oauth2/authorize"),
         TokenBundle(person["access_token"], person["refresh_token"]),
     )
     x.expire_access_tokens()

@@ -15,12 +15,16 @@ from PySide6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLine
 from app.domain.models import Platform
 from app.platforms.mastodon_oauth import SignInCancelled
 from app.platforms.oauth2 import TokenBundle
+from app.sync import oauth_accounts
 from app.ui.dialogs.add_account.base import SignInDialog, SignInForm
 from app.ui.dialogs.job_runner import error_text
 
 
 class OAuthAppForm(SignInForm):
-    """Client id (kept with the account, it is not a secret), then sign in with the browser or a pasted address."""
+    """Client id (kept with the account, it is not a secret), then sign in with the browser or a pasted address.
+
+    The sign-in calls go to `app.sync.oauth_accounts` (the host's account service covers the other platforms).
+    """
 
     platform_enum: ClassVar[Platform]
     portal: ClassVar[str] = ""  # where the app is registered, shown as help
@@ -76,7 +80,7 @@ class OAuthAppForm(SignInForm):
         """The app typed in here; None when signing in again (the account's own app, looked up by the worker)."""
         if self.account is not None:
             return None
-        return self.host.service.OAuthApp(
+        return oauth_accounts.OAuthApp(
             platform=self.platform_enum,
             client_id=self.client_id.text().strip(),
             api_url=self.api_url,
@@ -93,7 +97,7 @@ class OAuthAppForm(SignInForm):
             self.host.say("Give the client id of your app first.", error=True)
             return
         self.cancel()  # a second click starts afresh
-        service, ctx, app, port = self.host.service, self.host.ctx, self.app(), self.port
+        service, ctx, app, port = oauth_accounts, self.host.ctx, self.app(), self.port
         account_id = int(self.account["id"]) if self.account is not None else 0
 
         def start() -> Any:
@@ -127,7 +131,7 @@ class OAuthAppForm(SignInForm):
         self.host.run(lambda: finish(flow.redeem(pasted)), f"finish a {self.title} sign-in", self._done)
 
     def _finisher(self) -> Any:
-        service, ctx, app = self.host.service, self.host.ctx, self.app()
+        service, ctx, app = oauth_accounts, self.host.ctx, self.app()
         name = self.name.text().strip() or None
         if self.account is not None:
             account_id, account_name = int(self.account["id"]), str(self.account["name"])
