@@ -40,12 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
         dest="accounts_command", metavar="ACTION", required=True
     )
     add = accounts.add_parser("add", help="add an account")
-    add.add_argument("platform", choices=["mastodon", "matrix", "x", "reddit"])
+    add.add_argument("platform", choices=["mastodon", "matrix", "facebook", "instagram", "x", "reddit"])
     add.add_argument("--instance", help="Mastodon instance URL")
     add.add_argument("--homeserver", help="Matrix homeserver URL")
     add.add_argument("--user", help="Matrix user name")
     add.add_argument("--name", help="a name for the account in Parley (default: its handle)")
     add.add_argument("--oauth", action="store_true", help="Mastodon: sign in through the browser instead of a token")
+    add.add_argument("--page-id", help="Facebook/Instagram: the Page's id (Instagram: the Page it is linked to)")
+    add.add_argument("--graph-url", help="Facebook/Instagram: the Graph API address (default: Meta's, v21.0)")
+    add.add_argument(
+        "--human-agent", action="store_true", help="Facebook/Instagram: the app has Meta's Human Agent permission"
+    )
     add.add_argument("--client-id", help="X/Reddit: the client id of the app you registered for Parley")
     add.add_argument("--modmail", action="store_true", help="Reddit: also sync moderator mail (moderators only)")
     add.add_argument("--port", type=int, default=None, help="X/Reddit: the loopback port of the app's redirect")

@@ -17,6 +17,14 @@ def connector_class(platform: Platform) -> type[Connector]:
         from app.platforms.matrix import MatrixConnector
 
         return MatrixConnector
+    if platform is Platform.FACEBOOK:
+        from app.platforms.graph import FacebookConnector
+
+        return FacebookConnector
+    if platform is Platform.INSTAGRAM:
+        from app.platforms.instagram import InstagramConnector
+
+        return InstagramConnector
     if platform is Platform.X:
         from app.platforms.x import XConnector
 

@@ -23,6 +23,7 @@ from app.domain.models import AccountRef, AccountState, Identity, Platform
 from app.errors import AuthError, KnownError
 from app.logs import REDACTOR
 from app.platforms.base import Connector
+from app.platforms.graph_api import DEFAULT_GRAPH_URL
 from app.platforms.mastodon_oauth import BrowserSignIn, obtain_token
 from app.platforms.registry import connector_class as registered_connector_class
 from app.platforms.registry import make_connector
@@ -174,6 +175,42 @@ def add_matrix_account(
     )
     accounts.set_token_expiry(ctx.engine, account.id, expires_at)
     return account
+
+
+def add_graph_account(
+    ctx: AppContext,
+    platform: Platform,
+    page_id: str,
+    token: str,
+    name: str | None = None,
+    *,
+    graph_url: str = DEFAULT_GRAPH_URL,
+    human_agent: bool = False,
+    connector_class: type[Connector] | None = None,
+) -> AccountRef:
+    """A Facebook Page, or the Instagram account linked to it: check the Page access token with Meta, keep it
+    in the keyring. `human_agent`: the app has Meta's Human Agent permission (late replies for 7 days)."""
+    if platform not in (Platform.FACEBOOK, Platform.INSTAGRAM):
+        raise AccountError(f"{platform.value} accounts do not sign in with a Page token.")
+    page_id = page_id.strip()
+    if not page_id.isdigit():
+        raise AccountError(
+            "The Page id is a number.",
+            hint="Find it under the Page's About › Page transparency, or in Meta Business Suite.",
+        )
+    base_url = normalize_base_url(graph_url, what="Graph API")
+    token = _clean_secret(token, what="Page access token")
+    REDACTOR.remember(token)
+    _ready_to_add(ctx, name)
+    cls = connector_class or registered_connector_class(platform)
+    options = {"page_id": page_id, "human_agent": human_agent}
+    placeholder = AccountRef(id=0, platform=platform, name=name or "", base_url=base_url, options=options)
+    connector = cls(placeholder, token)
+    try:
+        identity = connector.verify()
+    finally:
+        connector.close()
+    return _store_new_account(ctx, platform, base_url, identity, token, name=name, options=options)
 
 
 def _matrix_login(
@@ -443,7 +480,7 @@ def add_account_from_cli(
     stdin: IO[str] | None = None,
     connector_class: Any = None,
 ) -> int:
-    """`parley accounts add mastodon|matrix`: secrets come from stdin (one line), never from arguments."""
+    """`parley accounts add PLATFORM`: secrets come from stdin (one line), never from arguments."""
     stdin = stdin or sys.stdin
     if args.platform == "mastodon":
         if not args.instance:
@@ -463,6 +500,17 @@ def add_account_from_cli(
         account = add_matrix_account(
             ctx, args.homeserver, args.user, password, args.name, connector_class=connector_class
         )
+    elif args.platform in ("facebook", "instagram"):
+        if not args.page_id:
+            raise AccountError(
+                "Which Page? Give --page-id ID.",
+                hint="Instagram accounts are added through the Page they are linked to.",
+            )
+        token = _read_secret(stdin, "Page access token: ")
+        account = add_graph_account(
+            ctx, Platform(args.platform), args.page_id, token, args.name, graph_url=args.graph_url or DEFAULT_GRAPH_URL,
+            human_agent=args.human_agent, connector_class=connector_class,
+        )  # fmt: skip
     elif args.platform in ("x", "reddit"):
         from app.sync.oauth_accounts import add_from_cli  # X and Reddit sign in with an app of the user's own
 

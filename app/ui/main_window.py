@@ -31,9 +31,10 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME
 from app.context import AppContext
+from app.domain.messaging_window import ALLOWED, META_PLATFORMS, last_inbound_at, reply_rule
 from app.domain.models import Visibility
 from app.errors import KnownError
-from app.store import inbox, notes
+from app.store import accounts, inbox, notes
 from app.ui.delegates.conversation_delegate import ConversationDelegate
 from app.ui.dialogs.shortcuts_overlay import ShortcutsOverlay
 from app.ui.inbox_controller import InboxController
@@ -483,15 +484,21 @@ class MainWindow(QMainWindow):
             self.thread_view.clear()
             self.composer.clear_conversation()
             return
+        thread = inbox.thread(self.ctx.engine, conversation_id)
         self.thread_view.show_thread(
-            summary,
-            inbox.thread(self.ctx.engine, conversation_id),
-            notes.notes_of(self.ctx.engine, conversation_id),
-            keep_scroll=keep_scroll,
+            summary, thread, notes.notes_of(self.ctx.engine, conversation_id), keep_scroll=keep_scroll
         )
         self.thread_view.show_policy(self.timers.policy_text(summary))
-        _account, _key, visibility = inbox.conversation_key(self.ctx.engine, conversation_id)
-        self.composer.set_conversation(conversation_id, summary.platform, summary.kind, Visibility(visibility))
+        account_id, _key, visibility = inbox.conversation_key(self.ctx.engine, conversation_id)
+        rule = ALLOWED
+        if summary.platform in META_PLATFORMS:
+            human_agent = bool(accounts.get_account(self.ctx.engine, account_id).options.get("human_agent"))
+            rule = reply_rule(
+                summary.platform, summary.kind, last_inbound_at(thread), self.ctx.clock.now(), human_agent=human_agent
+            )
+        self.composer.set_conversation(
+            conversation_id, summary.platform, summary.kind, Visibility(visibility), rule=rule
+        )
 
     def _current_summary(self) -> Any:
         conversation_id = self.inbox_view.current_conversation_id

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.messaging_window import ALLOWED, SendRule
 from app.domain.models import MessageKind, Platform, Visibility
 from app.errors import PlatformError
 from app.ui import theme
@@ -76,6 +77,7 @@ class Composer(QFrame):
         self._drafts: dict[int, str] = {}
         self._limit = DEFAULT_LIMIT
         self._shortcuts: set[str] = set()
+        self._rule = ALLOWED
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("composerEdit")
         self.editor.setPlaceholderText("Select a conversation to reply")
@@ -86,6 +88,11 @@ class Composer(QFrame):
         self.visibility_label.setObjectName("visibility")
         self.counter = QLabel()
         self.counter.setObjectName("counter")
+        # Why a reply cannot go out here (Meta's 24-hour window) and what the person can do instead.
+        self.rule_label = QLabel()
+        self.rule_label.setObjectName("sendRule")
+        self.rule_label.setWordWrap(True)
+        self.rule_label.hide()
         self.review_button = QPushButton("Queue for review")
         self.review_button.setToolTip("Put the reply in the review queue (Ctrl+Shift+Return)")
         self.send_button = QPushButton("Send")
@@ -103,6 +110,7 @@ class Composer(QFrame):
         layout.setContentsMargins(12, 10, 12, 10)
         layout.setSpacing(8)
         layout.addWidget(self.editor)
+        layout.addWidget(self.rule_label)
         layout.addLayout(footer)
 
         self.editor.installEventFilter(self)
@@ -157,8 +165,15 @@ class Composer(QFrame):
         return super().eventFilter(watched, event)
 
     def set_conversation(
-        self, conversation_id: int, platform: Platform, kind: MessageKind, visibility: Visibility
+        self,
+        conversation_id: int,
+        platform: Platform,
+        kind: MessageKind,
+        visibility: Visibility,
+        *,
+        rule: SendRule = ALLOWED,
     ) -> None:
+        """Show a conversation; `rule` says whether the platform lets a reply go out now, and if not, why."""
         if conversation_id != self._conversation_id:
             self._keep_draft()
             self.editor.setPlainText(self._drafts.pop(conversation_id, ""))
@@ -167,8 +182,22 @@ class Composer(QFrame):
         self.editor.setEnabled(True)
         self.editor.setPlaceholderText("Write a reply…")
         self.visibility_label.setText(reply_visibility_text(platform, kind, visibility))
+        self._show_rule(rule)
         self._update_state()
         self.conversation_shown.emit(conversation_id)
+
+    def _show_rule(self, rule: SendRule) -> None:
+        self._rule = rule
+        lines = [rule.reason] if rule.reason and (not rule.allowed or rule.tag) else []
+        if not rule.allowed and rule.alternative:
+            lines.append(rule.alternative)
+        self.rule_label.setText("\n".join(lines))
+        self.rule_label.setStyleSheet(f"color: {(theme.DANGER if not rule.allowed else theme.TEXT_MUTED).name()};")
+        self.rule_label.setVisible(bool(lines))
+
+    @property
+    def send_rule(self) -> SendRule:
+        return self._rule
 
     def clear_conversation(self) -> None:
         self._keep_draft()
@@ -178,6 +207,7 @@ class Composer(QFrame):
         self.editor.setEnabled(False)
         self.editor.setPlaceholderText("Select a conversation to reply")
         self.visibility_label.setText("")
+        self._show_rule(ALLOWED)
         self._update_state()
         if had_conversation:
             self.conversation_shown.emit(-1)
@@ -213,7 +243,8 @@ class Composer(QFrame):
     def can_send(self) -> bool:
         length = len(self.editor.toPlainText())
         text = self.editor.toPlainText().strip()
-        return self._conversation_id is not None and bool(text) and length <= self._limit
+        within_limit = self._conversation_id is not None and bool(text) and length <= self._limit
+        return within_limit and self._rule.allowed
 
     @Slot()
     def request_send(self) -> None:
