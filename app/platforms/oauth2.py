@@ -207,6 +207,11 @@ class PkceSignIn:
             return self._receiver.redirect_uri  # the port actually bound (port 0 picks a free one)
         return f"http://127.0.0.1:{self._port}/callback"
 
+    @property
+    def listening(self) -> bool:
+        """Whether the browser can come back to Parley (else only a pasted address finishes the sign-in)."""
+        return self._receiver is not None
+
     def begin(self) -> str:
         try:
             self._receiver = LoopbackReceiver(port=self._port)
@@ -297,7 +302,8 @@ def sign_in_on_terminal(
             file=out,
             flush=True,
         )
-        threading.Thread(target=settle, args=(lambda: flow.wait(timeout),), name="oauth-wait", daemon=True).start()
+        if flow.listening:  # the port may be taken by another program: then pasting is the way back
+            threading.Thread(target=settle, args=(lambda: flow.wait(timeout),), name="oauth-wait", daemon=True).start()
         threading.Thread(target=from_paste, name="oauth-paste", daemon=True).start()
         try:
             (open_browser or webbrowser.open)(url)

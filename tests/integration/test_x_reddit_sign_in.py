@@ -229,3 +229,28 @@ def test_a_revoked_x_account_signs_in_again_through_the_browser_with_its_own_app
     kept = TokenBundle.loads(ctx.secrets.get(account.id) or "")
     assert x.tokens[kept.access_token] == person["id"] and x.refresh_tokens[kept.refresh_token] == person["id"]
     assert [a.id for a in accounts.list_accounts(ctx.engine)] == [account.id]
+
+
+def test_with_the_redirect_port_taken_the_form_says_so_and_a_pasted_address_still_signs_in(
+    ctx: AppContext, x: XApi, qtbot
+) -> None:
+    import socket
+
+    x.add_user("brand")
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    browser = ConsentBrowser("brand", follow=False)
+    dialog, form = open_form(ctx, browser, qtbot, "x")
+    form.port = taken.getsockname()[1]
+    form.api_url, form.auth_url = x.url, x.url + "/i/oauth2/authorize"
+    qtbot.keyClicks(form.client_id, x.client_id)
+    try:
+        qtbot.mouseClick(form.browser_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "Another program uses" in form.browser_status.text() and len(browser.ended_on) == 1)
+        qtbot.keyClicks(form.pasted, browser.ended_on[0])
+        qtbot.mouseClick(form.paste_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.table.rowCount() == 1 and not dialog.busy, timeout=20_000)
+    finally:
+        taken.close()
+    assert browser.errors == [] and [a.handle for a in accounts.list_accounts(ctx.engine)] == ["@brand"]

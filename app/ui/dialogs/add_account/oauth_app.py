@@ -116,6 +116,12 @@ class OAuthAppForm(SignInForm):
         else:
             self.browser_status.setText(f'No browser could be opened. Open <a href="{flow.url}">this address</a>.')
         self.host.say("")
+        if not flow.listening:
+            self.browser_status.setText(
+                f"Another program uses {flow.redirect_uri}: approve Parley, then paste the address the browser "
+                "ends on below."
+            )
+            return
         self.host.run(
             lambda: finish(flow.wait()), f"wait for the {self.title} sign-in", self._done, on_failed=self._wait_failed,
             blocking=False,
