@@ -137,7 +137,8 @@ def parse_modmail(
         conversations = {str(body["conversation"].get("id")): body["conversation"]}
         order = list(conversations)
     else:
-        conversations = body.get("conversations") if isinstance(body.get("conversations"), dict) else {}
+        listed = body.get("conversations")
+        conversations = listed if isinstance(listed, dict) else {}
         ids = body.get("conversationIds")
         order = [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else list(conversations)
     found: list[tuple[str, str]] = []

@@ -31,10 +31,10 @@ from app.errors import AuthError, NotFound, PlatformError, RateLimited
 from app.platforms.base import Connector
 from app.platforms.http import DEFAULT_TIMEOUT, json_body, make_session, parse_reset, raise_for_status, request
 from app.platforms.http_abort import abort_session
+from app.platforms.mastodon_parse import UnreadableItem
 from app.platforms.oauth2 import OAuthClient, PkceSignIn, TokenKeeper
 from app.platforms.x_parse import (
     ParsedPage,
-    UnreadableItem,
     id_key,
     newest,
     parse_list,

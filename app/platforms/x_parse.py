@@ -192,7 +192,9 @@ def _own_included(
 def parse_sent(body: Any, *, id_field: str) -> SentMessage:
     """The answer to a post: ``{"data": {"id": ...}}`` for a tweet, ``{"data": {"dm_event_id": ...}}`` for a DM."""
     data = body.get("data") if isinstance(body, dict) else None
-    sent_id = data.get(id_field) if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise UnreadableItem("sent", "the answer has no data")
+    sent_id = data.get(id_field)
     if not isinstance(sent_id, str) or not sent_id:
         raise UnreadableItem("sent", f"the answer has no {id_field}")
     return SentMessage(platform_message_id=sent_id, created_at=_created(data, sent_id), raw=data)
