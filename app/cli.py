@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--client-id", help="X/Reddit: the client id of the app you registered for Parley")
     add.add_argument("--modmail", action="store_true", help="Reddit: also sync moderator mail (moderators only)")
+    add.add_argument(
+        "--with-secret",
+        action="store_true",
+        help="X/Reddit confidential (web/script) apps: read the app's secret from stdin first",
+    )
     add.add_argument("--port", type=int, default=None, help="X/Reddit: the loopback port of the app's redirect")
     add.add_argument("--api-url", help=argparse.SUPPRESS)  # a proxy or test server instead of the platform
     add.add_argument("--auth-url", help=argparse.SUPPRESS)

@@ -41,11 +41,18 @@ class TokenBundle:
     access_token: str = field(repr=False)
     refresh_token: str = field(default="", repr=False)
     expires_at: float | None = None  # epoch seconds
+    #: A confidential app's secret (a Reddit "script" or "web" app), needed again at every renewal.
+    client_secret: str = field(default="", repr=False)
 
     def dumps(self) -> str:
-        return json.dumps(
-            {"access_token": self.access_token, "refresh_token": self.refresh_token, "expires_at": self.expires_at}
-        )
+        data: dict[str, Any] = {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "expires_at": self.expires_at,
+        }
+        if self.client_secret:
+            data["client_secret"] = self.client_secret
+        return json.dumps(data)
 
     @classmethod
     def loads(cls, secret: str) -> TokenBundle:
@@ -62,10 +69,12 @@ class TokenBundle:
             raise AuthError("The stored sign-in has no access token.", hint="Sign in to this account again.")
         refresh = data.get("refresh_token")
         expires = data.get("expires_at")
+        client_secret = data.get("client_secret")
         return cls(
             access_token=token,
             refresh_token=refresh if isinstance(refresh, str) else "",
             expires_at=float(expires) if isinstance(expires, int | float) else None,
+            client_secret=client_secret if isinstance(client_secret, str) else "",
         )
 
     def expired(self, now: float) -> bool:
@@ -108,6 +117,7 @@ class OAuthClient:
             access_token=token,
             refresh_token=refresh if isinstance(refresh, str) else form.get("refresh_token", ""),
             expires_at=time.time() + float(expires_in) if isinstance(expires_in, int | float) else None,
+            client_secret=self.client_secret,
         )
 
     def revoke(self, session: requests.Session, url: str, token: str, *, hint: str, timeout: Any) -> None:
@@ -132,8 +142,10 @@ class TokenKeeper:
         timeout: Any = DEFAULT_TIMEOUT,
         now: Callable[[], float] = time.time,
     ) -> None:
-        self._client = client
         self._bundle = TokenBundle.loads(secret)
+        self._client = (
+            replace(client, client_secret=self._bundle.client_secret) if self._bundle.client_secret else client
+        )
         self._session = session
         self._timeout = timeout
         self._now = now

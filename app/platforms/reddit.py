@@ -54,11 +54,16 @@ PAGE_SIZE = "100"
 OWN_HISTORY = "100"  # how many of our own recent comments / sent messages a retried reply looks through
 
 
-def sign_in(client_id: str, *, auth_url: str = AUTH_URL, port: int = REDIRECT_PORT) -> PkceSignIn:
-    """A browser sign-in for the Reddit "installed app" whose client id is given; ``duration=permanent`` asks
-    for a refresh token. Reddit ignores the PKCE parameters; the state check still guards the redirect."""
+def sign_in(
+    client_id: str, *, client_secret: str = "", auth_url: str = AUTH_URL, port: int = REDIRECT_PORT
+) -> PkceSignIn:
+    """A browser sign-in for the Reddit app whose client id is given (an "installed app" has no secret; a "script"
+    or "web" app's secret is given too); ``duration=permanent`` asks for a refresh token. Reddit ignores the
+    PKCE parameters; the state check still guards the redirect."""
     base = auth_url.rstrip("/")
-    client = OAuthClient(token_url=f"{base}/api/v1/access_token", client_id=client_id, basic_auth=True)
+    client = OAuthClient(
+        token_url=f"{base}/api/v1/access_token", client_id=client_id, client_secret=client_secret, basic_auth=True
+    )
     return PkceSignIn(f"{base}/api/v1/authorize", client, SCOPES, port=port, extra={"duration": "permanent"})
 
 

@@ -66,10 +66,18 @@ DM_PARAMS = {
 
 
 def sign_in(
-    client_id: str, *, api_url: str = API_URL, authorize_url: str = AUTHORIZE_URL, port: int = REDIRECT_PORT
+    client_id: str,
+    *,
+    client_secret: str = "",
+    api_url: str = API_URL,
+    authorize_url: str = AUTHORIZE_URL,
+    port: int = REDIRECT_PORT,
 ) -> PkceSignIn:
-    """A browser sign-in (OAuth 2.0 with PKCE) for the X app whose client id is given."""
-    client = OAuthClient(token_url=f"{api_url.rstrip('/')}/2/oauth2/token", client_id=client_id)
+    """A browser sign-in (OAuth 2.0 with PKCE) for the X app whose client id is given; a confidential
+    ("web app") client also gives its secret."""
+    client = OAuthClient(
+        token_url=f"{api_url.rstrip('/')}/2/oauth2/token", client_id=client_id, client_secret=client_secret
+    )
     return PkceSignIn(authorize_url, client, SCOPES, port=port)
 
 

@@ -8,11 +8,12 @@ with the account (it is not a secret), the tokens go to the keyring as a `TokenB
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from app.context import AppContext
 from app.domain.models import AccountRef, Identity, Platform
+from app.errors import KnownError
 from app.logs import REDACTOR
 from app.platforms.oauth2 import PkceSignIn, TokenBundle, sign_in_on_terminal
 from app.platforms.registry import connector_class as registered_connector_class
@@ -21,6 +22,7 @@ from app.store import accounts
 from app.sync.account_service import (
     AccountError,
     _keep_new_secret,
+    _read_secret,
     _ready_to_add,
     _store_new_account,
     normalize_base_url,
@@ -41,6 +43,7 @@ class OAuthApp:
     api_url: str = ""
     auth_url: str = ""
     modmail: bool = False  # Reddit: also sync moderator mail (needs a moderator account)
+    client_secret: str = field(default="", repr=False)  # Reddit "script"/"web" apps; kept in the keyring only
 
     def options(self) -> dict[str, Any]:
         found: dict[str, Any] = {"client_id": self.client_id}
@@ -69,13 +72,15 @@ def start_oauth_sign_in(ctx: AppContext, app: OAuthApp, *, port: int | None = No
         raise AccountError("Give the client id of the app you registered for Parley.")
     if app.platform is Platform.X:
         flow = x.sign_in(
-            client_id, api_url=app.base_url(), authorize_url=app.auth_url or x.AUTHORIZE_URL,
+            client_id, client_secret=app.client_secret, api_url=app.base_url(),
+            authorize_url=app.auth_url or x.AUTHORIZE_URL,
             port=x.REDIRECT_PORT if port is None else port,
         )  # fmt: skip
     elif app.platform is Platform.REDDIT:
         flow = reddit.sign_in(
-            client_id, auth_url=app.auth_url or reddit.AUTH_URL, port=reddit.REDIRECT_PORT if port is None else port
-        )
+            client_id, client_secret=app.client_secret, auth_url=app.auth_url or reddit.AUTH_URL,
+            port=reddit.REDIRECT_PORT if port is None else port,
+        )  # fmt: skip
     else:
         raise AccountError(f"{app.platform.value} accounts do not sign in this way.")
     flow.begin()
@@ -86,9 +91,9 @@ def add_oauth_account(
     ctx: AppContext, app: OAuthApp, tokens: TokenBundle, name: str | None = None, *, connector_class: Any = None
 ) -> AccountRef:
     """Check the tokens with the platform, then store the account and put the tokens in the keyring."""
-    REDACTOR.remember(tokens.access_token)
-    if tokens.refresh_token:
-        REDACTOR.remember(tokens.refresh_token)
+    for secret in (tokens.access_token, tokens.refresh_token, tokens.client_secret):
+        if secret:
+            REDACTOR.remember(secret)
     _ready_to_add(ctx, name)
     cls = connector_class or registered_connector_class(app.platform)
     base_url = app.base_url()
@@ -117,7 +122,17 @@ def oauth_app_for(ctx: AppContext, account_id: int) -> OAuthApp:
         api_url="" if account.base_url == default else account.base_url,
         auth_url=str(account.options.get("auth_url") or ""),
         modmail=bool(account.options.get("modmail")),
+        client_secret=_stored_client_secret(ctx, account.id),
     )
+
+
+def _stored_client_secret(ctx: AppContext, account_id: int) -> str:
+    """A confidential app's secret, kept in the account's keyring entry (gone if that entry is)."""
+    try:
+        stored = ctx.secrets.get(account_id)
+        return TokenBundle.loads(stored).client_secret if stored else ""
+    except KnownError:
+        return ""  # a damaged or unreadable entry: sign in as a public app; Reddit says so if it is not one
 
 
 def reauthenticate_oauth(ctx: AppContext, account_id: int, tokens: TokenBundle) -> Identity:
@@ -144,9 +159,15 @@ def add_from_cli(
             "Which app? Give --client-id (the app you registered for Parley; see the README).",
             hint="The app's redirect address must be http://127.0.0.1:8765/callback.",
         )
+    client_secret = ""
+    if getattr(args, "with_secret", False):
+        client_secret = _read_secret(stdin, "App secret: ")
+        if not client_secret:
+            raise AccountError("The app secret is empty.", hint="Give it on the first line of stdin.")
+        REDACTOR.remember(client_secret)
     app = OAuthApp(
         platform=OAUTH_PLATFORMS[args.platform], client_id=args.client_id, api_url=args.api_url or "",
-        auth_url=args.auth_url or "", modmail=bool(args.modmail),
+        auth_url=args.auth_url or "", modmail=bool(args.modmail), client_secret=client_secret,
     )  # fmt: skip
     _ready_to_add(ctx, args.name)  # before the person spends time in the browser
     flow = start_oauth_sign_in(ctx, app, port=args.port)

@@ -254,3 +254,57 @@ def test_with_the_redirect_port_taken_the_form_says_so_and_a_pasted_address_stil
     finally:
         taken.close()
     assert browser.errors == [] and [a.handle for a in accounts.list_accounts(ctx.engine)] == ["@brand"]
+
+
+def test_a_reddit_script_app_signs_in_with_its_secret_which_the_keyring_keeps_for_renewals(
+    ctx: AppContext, qtbot
+) -> None:
+    reddit = RedditApi(client_id="script-app", client_secret="s3cret-of-the-app")
+    try:
+        reddit.add_user("brand")
+        browser = ConsentBrowser("brand")
+        dialog, form = open_form(ctx, browser, qtbot, "reddit")
+        form.api_url, form.auth_url = reddit.url, reddit.url
+        qtbot.keyClicks(form.client_id, "script-app")
+        qtbot.keyClicks(form.client_secret, "s3cret-of-the-app")
+        qtbot.mouseClick(form.browser_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.table.rowCount() == 1 and not dialog.busy, timeout=20_000)
+        assert browser.errors == []
+        [account] = accounts.list_accounts(ctx.engine)
+        assert "s3cret" not in json.dumps(account.options)  # the secret is not kept with the account's details
+        reddit.expire_access_tokens()
+
+        identity = account_service.test_connection(ctx, account.id)  # renews with the secret from the keyring
+
+        assert identity.handle == "u/brand"
+        kept = TokenBundle.loads(ctx.secrets.get(account.id) or "")
+        assert kept.client_secret == "s3cret-of-the-app" and reddit.tokens[kept.access_token] == "brand"
+        assert len(reddit.received("POST", r"/api/v1/access_token")) == 2  # the sign-in, then the renewal
+    finally:
+        reddit.close()
+
+
+def test_cli_adds_a_reddit_script_app_account_with_its_secret_from_stdin(
+    tmp_path: Path, secret_service: dict[str, str]
+) -> None:
+    reddit = RedditApi(client_id="script-app", client_secret="s3cret-of-the-app")
+    try:
+        reddit.add_user("clibrand")
+        browser = tmp_path / "browser"  # stands in for the person's browser: approves as clibrand
+        browser.write_text(
+            f"#!{sys.executable}\nimport sys, requests\n"
+            "requests.get(sys.argv[1], params={'login': 'clibrand'}, timeout=10).raise_for_status()\n"
+        )
+        browser.chmod(0o755)
+        env = dict(os.environ, BROWSER=str(browser), PYTHONPATH=str(REPO))
+        base = [sys.executable, "-m", "app", "--data-dir", str(tmp_path / "profile")]
+        added = subprocess.run(
+            [*base, "accounts", "add", "reddit", "--client-id", "script-app", "--with-secret", "--modmail",
+             "--port", "0", "--api-url", reddit.url, "--auth-url", reddit.url],
+            input="s3cret-of-the-app\n", capture_output=True, text=True, timeout=60, env=env, cwd=REPO,
+        )  # fmt: skip
+    finally:
+        reddit.close()
+    assert added.returncode == 0, added.stderr
+    assert "Added u/clibrand (u/clibrand)" in added.stderr and "s3cret" not in added.stderr
+    assert "duration=permanent" in added.stderr

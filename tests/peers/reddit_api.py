@@ -37,8 +37,9 @@ class RedditApi(ApiEmulator):
         ("POST", r"/api/mod/conversations/(\w+)", "modmail_reply"),
     ]
 
-    def __init__(self, *, client_id: str = "parley-installed-app") -> None:
+    def __init__(self, *, client_id: str = "parley-installed-app", client_secret: str = "") -> None:
         self.client_id = client_id
+        self.client_secret = client_secret  # "": an installed app (Basic auth with an empty password)
         self.users: dict[str, dict[str, str]] = {}
         self.tokens: dict[str, str] = {}  # access token -> user name
         self.refresh_tokens: dict[str, str] = {}
@@ -232,8 +233,8 @@ class RedditApi(ApiEmulator):
 
     def access_token(self, call: Call) -> Answer:
         scheme, _, encoded = call.headers.get("Authorization", "").partition(" ")
-        client = base64.b64decode(encoded).decode().partition(":")[0] if scheme == "Basic" else ""
-        if client != self.client_id:
+        client, _, secret = base64.b64decode(encoded).decode().partition(":") if scheme == "Basic" else ("", "", "")
+        if client != self.client_id or secret != self.client_secret:
             return 401, {"message": "Unauthorized", "error": 401}, {}
         form = call.form
         user = None

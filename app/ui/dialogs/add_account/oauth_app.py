@@ -86,10 +86,14 @@ class OAuthAppForm(SignInForm):
             api_url=self.api_url,
             auth_url=self.auth_url,
             modmail=self.modmail_wanted(),
+            client_secret=self.client_secret_given(),
         )
 
     def modmail_wanted(self) -> bool:
         return False
+
+    def client_secret_given(self) -> str:
+        return ""
 
     @Slot()
     def _on_browser_button_clicked(self) -> None:
@@ -188,8 +192,15 @@ class RedditForm(OAuthAppForm):
     def __init__(self, host: SignInDialog, account: dict[str, Any] | None = None) -> None:
         super().__init__(host, account)
         self.modmail = QCheckBox("Also sync modmail (for moderators)")
+        self.client_secret = QLineEdit()
+        self.client_secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.client_secret.setPlaceholderText("only for a \u201cscript\u201d or \u201cweb\u201d app")
         if account is None:
+            self.fields.addRow("App secret:", self.client_secret)
             self.fields.addRow("", self.modmail)
 
     def modmail_wanted(self) -> bool:
         return self.modmail.isChecked()
+
+    def client_secret_given(self) -> str:
+        return self.client_secret.text().strip()
