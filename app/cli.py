@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="accounts_command", metavar="ACTION", required=True
     )
     add = accounts.add_parser("add", help="add an account")
-    add.add_argument("platform", choices=["mastodon", "matrix", "bluesky", "facebook", "instagram"])
+    add.add_argument("platform", choices=["mastodon", "matrix", "bluesky", "x", "reddit", "facebook", "instagram"])
     add.add_argument("--instance", help="Mastodon instance URL")
     add.add_argument("--homeserver", help="Matrix homeserver URL")
     add.add_argument("--user", help="Matrix user name")
@@ -53,6 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--human-agent", action="store_true", help="Facebook/Instagram: the app has Meta's Human Agent permission"
     )
+    add.add_argument("--client-id", help="X/Reddit: the client id of the app you registered for Parley")
+    add.add_argument("--modmail", action="store_true", help="Reddit: also sync moderator mail (moderators only)")
+    add.add_argument(
+        "--with-secret",
+        action="store_true",
+        help="X/Reddit confidential (web/script) apps: read the app's secret from stdin first",
+    )
+    add.add_argument("--port", type=int, default=None, help="X/Reddit: the loopback port of the app's redirect")
+    add.add_argument("--api-url", help=argparse.SUPPRESS)  # a proxy or test server instead of the platform
+    add.add_argument("--auth-url", help=argparse.SUPPRESS)
     accounts.add_parser("list", help="list accounts and their sync state").add_argument("--json", action="store_true")
     change = accounts.add_parser("set", help="change an account's details (its department, for reports)")
     change.add_argument("name")

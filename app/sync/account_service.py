@@ -391,14 +391,14 @@ def test_connection(
     connector = connector_factory(account, secret)
     try:
         identity = connector.verify()
-        rotated = connector.new_secret()  # a session refreshed while testing (Bluesky) must not be lost
-        if rotated:
-            ctx.secrets.set(account.id, rotated)
+        rotated = connector.new_secret()
     except AuthError as exc:
         accounts.set_account_state(ctx.engine, account.id, AccountState.NEEDS_SIGN_IN, exc.user_message())
         raise
     finally:
         connector.close()
+    if rotated:  # the check renewed the sign-in (a refreshed Bluesky session, a new X refresh token): keep it
+        ctx.secrets.set(account.id, rotated)
     if accounts.account_state(ctx.engine, account.id) is AccountState.NEEDS_SIGN_IN:
         accounts.set_account_state(ctx.engine, account.id, AccountState.OK)
     return identity
@@ -580,6 +580,10 @@ def add_account_from_cli(
             ctx, Platform(args.platform), args.page_id, token, args.name, graph_url=args.graph_url or DEFAULT_GRAPH_URL,
             human_agent=args.human_agent, connector_class=connector_class,
         )  # fmt: skip
+    elif args.platform in ("x", "reddit"):
+        from app.sync.oauth_accounts import add_from_cli  # X and Reddit sign in with an app of the user's own
+
+        account = add_from_cli(ctx, args, stdin=stdin, connector_class=connector_class)
     else:
         raise AccountError(f"Parley cannot add {args.platform} accounts yet.")
     print(f"Added {account.name} ({account.handle}). `parley sync` fetches its messages.", file=sys.stderr)
