@@ -40,10 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="accounts_command", metavar="ACTION", required=True
     )
     add = accounts.add_parser("add", help="add an account")
-    add.add_argument("platform", choices=["mastodon", "matrix", "facebook", "instagram"])
+    add.add_argument("platform", choices=["mastodon", "matrix", "bluesky", "x", "reddit", "facebook", "instagram"])
     add.add_argument("--instance", help="Mastodon instance URL")
     add.add_argument("--homeserver", help="Matrix homeserver URL")
     add.add_argument("--user", help="Matrix user name")
+    add.add_argument("--handle", help="Bluesky handle (the app password is read from stdin)")
+    add.add_argument("--server", help="Bluesky: the account's PDS, when not hosted by Bluesky (default bsky.social)")
     add.add_argument("--name", help="a name for the account in Parley (default: its handle)")
     add.add_argument("--oauth", action="store_true", help="Mastodon: sign in through the browser instead of a token")
     add.add_argument("--page-id", help="Facebook/Instagram: the Page's id (Instagram: the Page it is linked to)")
@@ -51,6 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--human-agent", action="store_true", help="Facebook/Instagram: the app has Meta's Human Agent permission"
     )
+    add.add_argument("--client-id", help="X/Reddit: the client id of the app you registered for Parley")
+    add.add_argument("--modmail", action="store_true", help="Reddit: also sync moderator mail (moderators only)")
+    add.add_argument(
+        "--with-secret",
+        action="store_true",
+        help="X/Reddit confidential (web/script) apps: read the app's secret from stdin first",
+    )
+    add.add_argument("--port", type=int, default=None, help="X/Reddit: the loopback port of the app's redirect")
+    add.add_argument("--api-url", help=argparse.SUPPRESS)  # a proxy or test server instead of the platform
+    add.add_argument("--auth-url", help=argparse.SUPPRESS)
     accounts.add_parser("list", help="list accounts and their sync state").add_argument("--json", action="store_true")
     change = accounts.add_parser("set", help="change an account's details (its department, for reports)")
     change.add_argument("name")

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import requests
 
 from app.context import AppContext
+from app.demo.bluesky import ensure_bluesky_demo
 from app.demo.resources import starter_playbook
 from app.demo.rules import install_demo_rules
 from app.demo.scenario import plan_demo
@@ -54,6 +55,7 @@ def start_demo(ctx: AppContext, *, traffic_interval_s: float | None = 8.0) -> De
             marker.write_text("seeded\n", encoding="utf-8")
         account = _ensure_account(ctx, server.url, seeded.brand_token, existing)
         ensure_starter_playbook(ctx)
+        ensure_bluesky_demo(ctx)
     except BaseException:
         server.stop()
         raise

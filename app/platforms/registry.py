@@ -17,6 +17,10 @@ def connector_class(platform: Platform) -> type[Connector]:
         from app.platforms.matrix import MatrixConnector
 
         return MatrixConnector
+    if platform is Platform.BLUESKY:
+        from app.platforms.bluesky import BlueskyConnector
+
+        return BlueskyConnector
     if platform is Platform.FACEBOOK:
         from app.platforms.graph import FacebookConnector
 
@@ -25,6 +29,14 @@ def connector_class(platform: Platform) -> type[Connector]:
         from app.platforms.instagram import InstagramConnector
 
         return InstagramConnector
+    if platform is Platform.X:
+        from app.platforms.x import XConnector
+
+        return XConnector
+    if platform is Platform.REDDIT:
+        from app.platforms.reddit import RedditConnector
+
+        return RedditConnector
     raise PlatformError(f"Parley cannot connect to {platform.value} accounts yet.")
 
 

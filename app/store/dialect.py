@@ -31,9 +31,12 @@ def in_values(connection: Connection, column: Any, values: list[Any]) -> Iterato
     was a quarter of a bulk import's time). Elsewhere one condition per chunk of `chunks`.
     """
     if connection.dialect.name == "sqlite":
-        if values:
-            yield json_listed(column, json.dumps(values))
-        return
+        listed = json.dumps(values)
+        # SQLite's JSON functions end a string at a NUL character; such (hostile) values take the plain path.
+        if "\\u0000" not in listed:
+            if values:
+                yield json_listed(column, listed)
+            return
     for part in chunks(values):
         yield column.in_(part)
 

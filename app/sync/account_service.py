@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import hashlib
+import json
 import logging
 import re
 import sys
@@ -177,6 +178,67 @@ def add_matrix_account(
     return account
 
 
+BLUESKY_SERVER = "https://bsky.social"
+
+
+def add_bluesky_account(
+    ctx: AppContext,
+    handle: str,
+    app_password: str,
+    server: str = "",
+    name: str | None = None,
+    *,
+    connector_class: Any = None,
+) -> AccountRef:
+    """Sign in with an app password (used once, never stored); the session tokens go to the keyring.
+
+    `server` is the account's PDS (Bluesky's own, https://bsky.social, when empty).
+    """
+    base_url = normalize_base_url(server or BLUESKY_SERVER, what="Bluesky server")
+    handle = handle.strip().lstrip("@")
+    if not handle:
+        raise AccountError("A Bluesky handle is needed (for example support.bsky.social).")
+    if not app_password.strip():
+        raise AccountError(
+            "The app password is empty.", hint="Create one in Bluesky under Settings → Privacy and security."
+        )
+    REDACTOR.remember(app_password)
+    _ready_to_add(ctx, name)
+    cls: Any = connector_class or registered_connector_class(Platform.BLUESKY)
+    secret, identity = cls.sign_in(base_url, handle, app_password.strip())
+    _remember_session_tokens(secret)
+    return _store_new_account(ctx, Platform.BLUESKY, base_url, identity, secret, name=name)
+
+
+def reauthenticate_bluesky(
+    ctx: AppContext, account_id: int, app_password: str, *, connector_class: Any = None
+) -> Identity:
+    """Sign a Bluesky account in again with an app password; the new session replaces the old in the keyring."""
+    account = accounts.get_account(ctx.engine, account_id)
+    if account.platform is not Platform.BLUESKY:
+        raise AccountError(f"{account.name} is not a Bluesky account.")
+    if not app_password.strip():
+        raise AccountError("The app password is empty.")
+    REDACTOR.remember(app_password)
+    if ctx.offline:
+        raise AccountError("Working offline: signing in needs the network.")
+    cls: Any = connector_class or registered_connector_class(Platform.BLUESKY)
+    secret, identity = cls.sign_in(account.base_url, account.platform_user_id or account.handle, app_password.strip())
+    _remember_session_tokens(secret)
+    return _keep_new_secret(ctx, account, identity, secret, expires_at=None)
+
+
+def _remember_session_tokens(secret: str) -> None:
+    """A session stored as JSON: each token in it is redacted from logs on its own."""
+    try:
+        session = json.loads(secret)
+    except ValueError:
+        session = None
+    for token in session.values() if isinstance(session, dict) else ():
+        if isinstance(token, str) and len(token) > 20:
+            REDACTOR.remember(token)
+
+
 def add_graph_account(
     ctx: AppContext,
     platform: Platform,
@@ -329,11 +391,14 @@ def test_connection(
     connector = connector_factory(account, secret)
     try:
         identity = connector.verify()
+        rotated = connector.new_secret()
     except AuthError as exc:
         accounts.set_account_state(ctx.engine, account.id, AccountState.NEEDS_SIGN_IN, exc.user_message())
         raise
     finally:
         connector.close()
+    if rotated:  # the check renewed the sign-in (a refreshed Bluesky session, a new X refresh token): keep it
+        ctx.secrets.set(account.id, rotated)
     if accounts.account_state(ctx.engine, account.id) is AccountState.NEEDS_SIGN_IN:
         accounts.set_account_state(ctx.engine, account.id, AccountState.OK)
     return identity
@@ -497,6 +562,13 @@ def add_account_from_cli(
         account = add_matrix_account(
             ctx, args.homeserver, args.user, password, args.name, connector_class=connector_class
         )
+    elif args.platform == "bluesky":
+        if not args.handle:
+            raise AccountError("Bluesky needs --handle (for example --handle support.bsky.social).")
+        app_password = _read_secret(stdin, f"App password for {args.handle}: ")
+        account = add_bluesky_account(
+            ctx, args.handle, app_password, args.server or "", args.name, connector_class=connector_class
+        )
     elif args.platform in ("facebook", "instagram"):
         if not args.page_id:
             raise AccountError(
@@ -508,6 +580,10 @@ def add_account_from_cli(
             ctx, Platform(args.platform), args.page_id, token, args.name, graph_url=args.graph_url or DEFAULT_GRAPH_URL,
             human_agent=args.human_agent, connector_class=connector_class,
         )  # fmt: skip
+    elif args.platform in ("x", "reddit"):
+        from app.sync.oauth_accounts import add_from_cli  # X and Reddit sign in with an app of the user's own
+
+        account = add_from_cli(ctx, args, stdin=stdin, connector_class=connector_class)
     else:
         raise AccountError(f"Parley cannot add {args.platform} accounts yet.")
     print(f"Added {account.name} ({account.handle}). `parley sync` fetches its messages.", file=sys.stderr)

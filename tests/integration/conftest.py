@@ -1,4 +1,4 @@
-"""Fixtures for integration tests against real server software: a private Matrix Synapse homeserver, and a
+"""Fixtures for integration tests against real server software: Matrix Synapse, an AT Protocol network, and a
 private PostgreSQL server holding the store."""
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ import pytest
 from sqlalchemy import Engine
 
 from app.store.database import open_store
+from tests.peers.bluesky_network import BlueskyNetwork, bluesky_network, missing_parts
 from tests.peers.postgres import private_postgres, server_binaries
 from tests.peers.synapse import SynapseServer, start_synapse
 
 
-def _unavailable(reason: str) -> None:
-    """CI must run every Synapse test, so there a missing Synapse fails; elsewhere it skips with the reason."""
+def _unavailable(reason: str, what: str = "Synapse") -> None:
+    """CI must run every test against real servers, so there a missing one fails; elsewhere it skips."""
     if os.environ.get("CI"):
-        pytest.fail(f"{reason} CI must not skip the Synapse tests.", pytrace=False)
+        pytest.fail(f"{reason} CI must not skip the {what} tests.", pytrace=False)
     pytest.skip(reason)
 
 
@@ -48,3 +49,13 @@ def pg_engine() -> Iterator[Engine]:
         engine = open_store(url=url)
         yield engine
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def bluesky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BlueskyNetwork]:
+    """One private AT Protocol network (PDS + AppView) for the session, with the users brand, ann and bob."""
+    reason = missing_parts()
+    if reason:
+        _unavailable(reason, "Bluesky")
+    with bluesky_network(tmp_path_factory.mktemp("bluesky") / "network.log") as network:
+        yield network

@@ -77,8 +77,11 @@ class Workspace:
         return list(response.json())
 
     def status(self, status_id: str) -> dict[str, Any]:
-        response = requests.get(f"{self.server.url}/api/v1/statuses/{status_id}", timeout=10,
-                                headers={"Authorization": f"Bearer {self.brand['access_token']}"})
+        response = requests.get(
+            f"{self.server.url}/api/v1/statuses/{status_id}",
+            timeout=10,
+            headers={"Authorization": f"Bearer {self.brand['access_token']}"},
+        )
         response.raise_for_status()
         return dict(response.json())
 
@@ -142,8 +145,9 @@ def test_a_reply_whose_conversation_moved_on_is_held_not_sent(workspace: Workspa
     (conversation,) = workspace.conversation_ids()
     item = outbox.queue_reply(ctx.engine, conversation, "We are on it.", now=datetime.now(UTC))
     approve_all(ctx)
-    workspace.customer_writes("never mind, it just arrived!", customer=customer,
-                              in_reply_to_id=customer["last_status"]["id"])
+    workspace.customer_writes(
+        "never mind, it just arrived!", customer=customer, in_reply_to_id=customer["last_status"]["id"]
+    )
     workspace.sync()
 
     report = OutboxSender(ctx).send_ready()

@@ -33,7 +33,11 @@ def private_secret_service() -> Iterator[dict[str, str]]:
     env["DBUS_SESSION_BUS_ADDRESS"] = bus["DBUS_SESSION_BUS_ADDRESS"]
     daemon = subprocess.run(
         ["gnome-keyring-daemon", "--unlock", "--components=secrets", "--daemonize"],
-        input="parley-test-keyring", env=env, capture_output=True, text=True, check=True,
+        input="parley-test-keyring",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     keyring_pid = None
     for line in daemon.stdout.splitlines():
@@ -56,9 +60,18 @@ def _wait_for_secret_service(env: dict[str, str], timeout: float = 10.0) -> None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         probe = subprocess.run(
-            ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
-             "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"],
-            env=env, capture_output=True, text=True,
+            [
+                "dbus-send",
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:org.freedesktop.secrets",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if "boolean true" in probe.stdout:
             return

@@ -62,8 +62,19 @@ class MastodonMock:
 def start_mastodon_mock(port: int | None = None, *, timeout: float = 30.0) -> MastodonMock:
     port = port or free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mastodon_mock", "serve", "--in-memory", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "mastodon_mock",
+            "serve",
+            "--in-memory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -261,3 +261,14 @@ def test_bulk_import_in_many_batches_leaves_the_summaries_a_page_by_page_sync_le
     bulk, pages = results
     assert len(bulk) == 25 and bulk == pages
     assert {row[11] for row in bulk} != {0}  # unread counts moved, so the comparison compares something
+
+
+def test_ids_and_thread_keys_with_a_nul_character_are_found_again(engine, account) -> None:
+    """Bad input: a platform id and a thread key holding NUL (SQLite's JSON functions cut strings there, so the
+    keyed lookups must not go through them): the message is stored once, in its thread, and a re-sync of the
+    same page is recognised as duplicates."""
+    hostile = [message("id\x00a", key="thread:nul\x00byte"), message("id\x00b", key="thread:nul\x00byte", minutes=1)]
+    first = store_page(engine, account.id, page(*hostile), now=T0)
+    again = store_page(engine, account.id, page(*hostile), now=T0)
+    assert (first.stored, again.stored, again.duplicates) == (2, 0, 2)
+    assert inbox.count_conversations(engine) == 1
