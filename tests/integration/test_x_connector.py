@@ -311,6 +311,28 @@ def test_a_synced_dm_answered_through_the_outbox_is_sent_once_across_a_timed_out
     assert [m.text for m in inbox.thread(ctx.engine, conversation)] == ["is my order shipped?", "Yes, this morning."]
 
 
+def test_a_refresh_token_rotated_while_sending_the_outbox_reaches_the_keyring(
+    x: XApi, ctx: AppContext, sync: SyncEngine
+) -> None:
+    """Input tried: the access token expires between the sync and the send, so the send refreshes and X rotates
+    the refresh token; the outbox must keep the new one, or the next sync would have to ask for sign-in."""
+    brand, bob = x.add_user("brand"), x.add_user("bob")
+    x.dm(bob, brand, "hello?")
+    account = add_account(ctx, x, brand)
+    sync.sync_account(account.id, threading.Event())
+    (conversation,) = inbox.conversation_ids(ctx.engine)
+    item = outbox.queue_reply(ctx.engine, conversation, "Hi Bob!", now=datetime.now(UTC))
+    outbox.move_state(ctx.engine, [item.id], OutboxState.APPROVED, now=datetime.now(UTC), reviewer="Kim")
+    before = TokenBundle.loads(ctx.secrets.get(account.id) or "")
+    x.expire_access_tokens()
+
+    assert OutboxSender(ctx).send_ready().sent == [item.id]
+
+    kept = TokenBundle.loads(ctx.secrets.get(account.id) or "")
+    assert kept.refresh_token != before.refresh_token and kept.refresh_token in x.refresh_tokens
+    assert sync.sync_account(account.id, threading.Event()).state is AccountState.OK
+
+
 def test_sign_out_revokes_the_refresh_token_and_the_access_tokens_made_from_it(x: XApi) -> None:
     brand = x.add_user("brand")
     x_connector = connector(x, brand)
