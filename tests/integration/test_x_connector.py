@@ -170,6 +170,28 @@ def test_a_dm_reply_is_sent_once_when_the_first_attempt_timed_out_after_x_stored
     assert [(e["id"], e["text"]) for e in mine] == [(sent.platform_message_id, "Sure, send it here.")]
 
 
+def test_a_dm_may_be_longer_than_a_post_and_an_overlong_post_is_refused_before_any_request(x: XApi) -> None:
+    """Input tried: a 1,000-character answer, as a DM (X allows 10,000) and as a reply post (280)."""
+    brand, bob, ann = x.add_user("brand"), x.add_user("bob"), x.add_user("ann")
+    asked = x.dm(bob, brand, "tell me everything")
+    mention = x.tweet(ann, "@brand and me?")
+    long_text = "a" * 1000
+
+    connector(x, brand).send_reply(
+        ReplyTarget(conversation_key=f"dm:{asked['dm_conversation_id']}", in_reply_to_platform_id=asked["id"]),
+        long_text,
+        "key-long-dm",
+    )
+    with pytest.raises(PlatformError, match="at most 280"):
+        connector(x, brand).send_reply(
+            ReplyTarget(conversation_key=mention["conversation_id"], in_reply_to_platform_id=mention["id"]),
+            long_text,
+            "key-long-post",
+        )
+
+    assert len(x.posted_dms()) == 1 and [t for t in x.tweets if t["author_id"] == brand["id"]] == []
+
+
 def test_a_second_identical_answer_to_a_later_dm_is_sent_again(x: XApi) -> None:
     """The check for an earlier copy looks only after the message answered: the same words twice are allowed."""
     brand, bob = x.add_user("brand"), x.add_user("bob")
