@@ -23,6 +23,15 @@ class Connector(abc.ABC):
 
     #: The longest reply the platform accepts, in characters.
     max_reply_length: int = 500
+    #: The longest direct message, where the platform allows longer (or shorter) DMs than public replies.
+    max_dm_length: int | None = None
+
+    @classmethod
+    def reply_length_limit(cls, direct: bool) -> int:
+        """The limit the composer counts against: the DM limit for a direct conversation, if it differs."""
+        if direct and cls.max_dm_length is not None:
+            return cls.max_dm_length
+        return cls.max_reply_length
 
     def __init__(self, account: AccountRef, secret: str) -> None:
         self.account = account

@@ -80,6 +80,7 @@ class BlueskyConnector(Connector):
     """A signed-in Bluesky account; `account.base_url` is its PDS, the secret the session JSON."""
 
     max_reply_length = 300  # graphemes, Bluesky's limit for a post
+    max_dm_length = MAX_DM_GRAPHEMES
 
     def __init__(self, account: AccountRef, secret: str, *, timeout: Any = None) -> None:
         super().__init__(account, secret)

@@ -78,7 +78,8 @@ class GraphConnector(Connector):
     platform = Platform.FACEBOOK
     messaging_platform = "messenger"
     message_stream = "messenger"
-    max_reply_length = 2000
+    max_reply_length = 8000  # a comment reply
+    max_dm_length = 2000  # the Send API's text limit
 
     def __init__(
         self,
@@ -313,7 +314,6 @@ class FacebookConnector(GraphConnector):
     platform = Platform.FACEBOOK
     messaging_platform = "messenger"
     message_stream = "messenger"
-    max_reply_length = 2000  # the Send API's text limit; comments allow more
 
     def verify(self) -> Identity:
         body = self._client.get(f"/{self.page_id}", what="Checking the Page token", params={"fields": "id,name"})

@@ -39,7 +39,8 @@ class InstagramConnector(GraphConnector):
     platform = Platform.INSTAGRAM
     messaging_platform = "instagram"
     message_stream = "messages"
-    max_reply_length = 1000  # Instagram's text limit for messages; comments allow 2,200
+    max_reply_length = 2200  # a comment reply
+    max_dm_length = 1000  # Instagram's text limit for messages
 
     def verify(self) -> Identity:
         what = "Checking the Instagram account"

@@ -85,6 +85,7 @@ class XConnector(Connector):
     """A signed-in X account; the secret is a `TokenBundle`, `account.options["client_id"]` the app's client id."""
 
     max_reply_length = 280
+    max_dm_length = 10_000
 
     def __init__(
         self,
@@ -160,8 +161,9 @@ class XConnector(Connector):
         return sorted(messages, key=lambda m: id_key(m.platform_message_id))
 
     def send_reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> SentMessage:
-        if len(text) > self.max_reply_length:
-            raise PlatformError(f"X accepts at most {self.max_reply_length} characters; this reply has {len(text)}.")
+        limit = self.reply_length_limit(direct=target.conversation_key.startswith("dm:"))
+        if len(text) > limit:
+            raise PlatformError(f"X accepts at most {limit} characters; this reply has {len(text)}.")
         own = self._require_own_id()
         if target.conversation_key.startswith("dm:"):
             return self._send_dm(target.conversation_key[3:], target, text, own)

@@ -268,13 +268,18 @@ class SyncEngine:
         return run.outcome(state, error=message, retry_at=retry_at)
 
     def _keep_rotated_secret(self, account: AccountRef, connector: Connector) -> None:
-        try:
-            rotated = connector.new_secret()
-            if rotated:
-                self.ctx.secrets.set(account.id, rotated)
-        except KnownError as exc:
-            # The old credential may now be invalid: say so loudly, the next sync will ask for sign-in.
-            log.error("%s: could not keep the refreshed credential: %s", account.name, exc)
+        keep_rotated_secret(self.ctx, account, connector)
+
+
+def keep_rotated_secret(ctx: AppContext, account: AccountRef, connector: Connector) -> None:
+    """Store a credential the connector renewed while working (a refreshed session, a rotated refresh token)."""
+    try:
+        rotated = connector.new_secret()
+        if rotated:
+            ctx.secrets.set(account.id, rotated)
+    except KnownError as exc:
+        # The old credential may now be invalid: say so loudly, the next sync will ask for sign-in.
+        log.error("%s: could not keep the refreshed credential: %s", account.name, exc)
 
 
 def _budget(connector: Connector | None) -> RateLimit | None:

@@ -19,6 +19,7 @@ from app.platforms.base import Connector
 from app.platforms.registry import make_connector
 from app.store import accounts, outbox
 from app.store.schema import conversations, messages
+from app.sync.engine import keep_rotated_secret
 
 log = logging.getLogger("app.sync.sender")
 
@@ -107,6 +108,8 @@ class OutboxSender:
                 if result is _Result.CONVERSATION_BLOCKED:
                     blocked_conversations.add(item.conversation_id)
         finally:
+            # A send may renew the sign-in (X rotates its refresh token): the old one would no longer work.
+            keep_rotated_secret(self.ctx, account, connector)
             connector.close()
 
     def _send_one(self, connector: Connector, account: AccountRef, item: OutboxItem, report: SendReport) -> _Result:

@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import APP_ID, APP_NAME, version
@@ -31,6 +31,7 @@ log = logging.getLogger("app.ui")
 
 EXIT_START_FAILED = 2
 GIL_SWITCH_INTERVAL_S = 0.001
+SHUTDOWN_POOL_WAIT_MS = 1_000
 _HEADLESS_PLATFORMS = {"offscreen", "minimal"}
 
 
@@ -54,6 +55,9 @@ class GuiSession:
                 self.window.sync_controller.shutdown()
         if self.demo is not None:
             self.demo.stop()
+        # Short reads still running on the pool (alerts, reports) must end before the store closes under them;
+        # bounded, so a slow network job cannot hold up quitting.
+        QThreadPool.globalInstance().waitForDone(SHUTDOWN_POOL_WAIT_MS)
         if self.ctx is not None:
             self.ctx.close()
 

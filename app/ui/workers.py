@@ -36,12 +36,19 @@ class Job(QRunnable):
             result = self._call()
         except KnownError as exc:
             log.info("%s failed: %s", self._description, exc)
-            self.signals.failed.emit(exc)
+            self._report("failed", exc)
         except Exception as exc:  # a bug: logged with its traceback, still reported to the caller
             log.error("%s failed unexpectedly", self._description, exc_info=True)
-            self.signals.failed.emit(exc)
+            self._report("failed", exc)
         else:
-            self.signals.finished.emit(result)
+            self._report("finished", result)
+
+    def _report(self, outcome: str, value: Any) -> None:
+        try:
+            getattr(self.signals, outcome).emit(value)
+        except RuntimeError:
+            # Quitting destroyed the signal object (and whoever listened) while this job was still running.
+            log.info("%s %s after its window closed; result dropped", self._description, outcome)
 
 
 def start_job(

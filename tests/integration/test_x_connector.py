@@ -170,6 +170,28 @@ def test_a_dm_reply_is_sent_once_when_the_first_attempt_timed_out_after_x_stored
     assert [(e["id"], e["text"]) for e in mine] == [(sent.platform_message_id, "Sure, send it here.")]
 
 
+def test_a_dm_may_be_longer_than_a_post_and_an_overlong_post_is_refused_before_any_request(x: XApi) -> None:
+    """Input tried: a 1,000-character answer, as a DM (X allows 10,000) and as a reply post (280)."""
+    brand, bob, ann = x.add_user("brand"), x.add_user("bob"), x.add_user("ann")
+    asked = x.dm(bob, brand, "tell me everything")
+    mention = x.tweet(ann, "@brand and me?")
+    long_text = "a" * 1000
+
+    connector(x, brand).send_reply(
+        ReplyTarget(conversation_key=f"dm:{asked['dm_conversation_id']}", in_reply_to_platform_id=asked["id"]),
+        long_text,
+        "key-long-dm",
+    )
+    with pytest.raises(PlatformError, match="at most 280"):
+        connector(x, brand).send_reply(
+            ReplyTarget(conversation_key=mention["conversation_id"], in_reply_to_platform_id=mention["id"]),
+            long_text,
+            "key-long-post",
+        )
+
+    assert len(x.posted_dms()) == 1 and [t for t in x.tweets if t["author_id"] == brand["id"]] == []
+
+
 def test_a_second_identical_answer_to_a_later_dm_is_sent_again(x: XApi) -> None:
     """The check for an earlier copy looks only after the message answered: the same words twice are allowed."""
     brand, bob = x.add_user("brand"), x.add_user("bob")
@@ -309,6 +331,28 @@ def test_a_synced_dm_answered_through_the_outbox_is_sent_once_across_a_timed_out
     assert [e["id"] for e in x.events if e["sender_id"] == brand["id"]] == [sent_id]
     sync.sync_account(account.id, threading.Event())
     assert [m.text for m in inbox.thread(ctx.engine, conversation)] == ["is my order shipped?", "Yes, this morning."]
+
+
+def test_a_refresh_token_rotated_while_sending_the_outbox_reaches_the_keyring(
+    x: XApi, ctx: AppContext, sync: SyncEngine
+) -> None:
+    """Input tried: the access token expires between the sync and the send, so the send refreshes and X rotates
+    the refresh token; the outbox must keep the new one, or the next sync would have to ask for sign-in."""
+    brand, bob = x.add_user("brand"), x.add_user("bob")
+    x.dm(bob, brand, "hello?")
+    account = add_account(ctx, x, brand)
+    sync.sync_account(account.id, threading.Event())
+    (conversation,) = inbox.conversation_ids(ctx.engine)
+    item = outbox.queue_reply(ctx.engine, conversation, "Hi Bob!", now=datetime.now(UTC))
+    outbox.move_state(ctx.engine, [item.id], OutboxState.APPROVED, now=datetime.now(UTC), reviewer="Kim")
+    before = TokenBundle.loads(ctx.secrets.get(account.id) or "")
+    x.expire_access_tokens()
+
+    assert OutboxSender(ctx).send_ready().sent == [item.id]
+
+    kept = TokenBundle.loads(ctx.secrets.get(account.id) or "")
+    assert kept.refresh_token != before.refresh_token and kept.refresh_token in x.refresh_tokens
+    assert sync.sync_account(account.id, threading.Event()).state is AccountState.OK
 
 
 def test_sign_out_revokes_the_refresh_token_and_the_access_tokens_made_from_it(x: XApi) -> None:

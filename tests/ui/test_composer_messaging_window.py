@@ -91,3 +91,20 @@ def test_the_composer_shows_the_human_agent_tag_when_a_late_reply_is_allowed_wit
     assert "Human Agent tag" in composer.rule_label.text() and composer.rule_label.isVisible()
     composer.clear_conversation()
     assert not composer.rule_label.isVisible()
+
+
+def test_the_composer_counts_a_dm_against_the_platforms_dm_limit_and_a_public_reply_against_the_post_limit(
+    qtbot,
+) -> None:  # type: ignore[no-untyped-def]
+    """Input tried: 300 characters on X, first in a DM (allowed: 10,000) and then in a reply post (280)."""
+    composer = Composer()
+    qtbot.addWidget(composer)
+    composer.show()
+    composer.set_conversation(1, Platform.X, MessageKind.DM, Visibility.DIRECT)
+    composer.editor.setPlainText("x" * 300)
+    assert composer.limit == 10_000 and composer.send_button.isEnabled()
+
+    composer.set_conversation(2, Platform.X, MessageKind.MENTION, Visibility.PUBLIC)
+    composer.editor.setPlainText("x" * 300)
+    assert composer.limit == 280 and not composer.send_button.isEnabled()
+    assert composer.counter.text() == "300 / 280"

@@ -35,12 +35,12 @@ _VISIBILITY_TEXT = {
 }
 
 
-def reply_limit(platform: Platform) -> int:
-    """The platform connector's reply limit; 500 when no connector for it is installed."""
+def reply_limit(platform: Platform, kind: MessageKind = MessageKind.REPLY) -> int:
+    """The platform connector's limit for this kind of reply (DMs may differ); 500 when no connector is installed."""
     from app.platforms.registry import connector_class
 
     try:
-        return int(connector_class(platform).max_reply_length)
+        return connector_class(platform).reply_length_limit(direct=kind is MessageKind.DM)
     except (PlatformError, ImportError) as exc:
         log.debug("no connector limit for %s (%s); using %s", platform.value, exc, DEFAULT_LIMIT)
         return DEFAULT_LIMIT
@@ -178,7 +178,7 @@ class Composer(QFrame):
             self._keep_draft()
             self.editor.setPlainText(self._drafts.pop(conversation_id, ""))
         self._conversation_id = conversation_id
-        self._limit = reply_limit(platform)
+        self._limit = reply_limit(platform, kind)
         self.editor.setEnabled(True)
         self.editor.setPlaceholderText("Write a reply…")
         self.visibility_label.setText(reply_visibility_text(platform, kind, visibility))
