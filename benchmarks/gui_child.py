@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QThreadPool, QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.cli import build_parser
@@ -124,8 +124,6 @@ def main(argv: list[str]) -> int:
     try:
         result = {"scroll": scroll, "tick": tick}[mode](window)
     finally:
-        QThreadPool.globalInstance().waitForDone(30_000)  # the counts a tick asked for, before the window goes
-        QApplication.processEvents()
         session.close()
     out.write_text(json.dumps(result), encoding="utf-8")
     return 0
