@@ -163,8 +163,8 @@ def _tick(messages: int, profile: Path, log: Log) -> Row:
         bulk_ingest(engine, account_ids[index], batch, now=NOW)
     engine.dispose()
     found = _child("tick", profile)
-    seconds = found["tick_s"]
-    log(f"live tick over {found['rows']:,} open conversations: {ms(seconds)} (CPU {ms(found['tick_cpu_s'])})")
+    seconds = found["full_tick_s"]  # the worst case: every row on screen reads differently
+    log(f"live tick over {found['rows']:,} open conversations: {ms(seconds)} (typical {ms(found['tick_s'])})")
     return Row(
         f"inbox live tick, {found['rows']:,} open conversations (GUI thread)",
         ms(seconds),
@@ -172,7 +172,9 @@ def _tick(messages: int, profile: Path, log: Log) -> Row:
         "-",
         "< 5 ms",
         seconds < 0.005,
-        f"median of 30, p95 {ms(found['tick_p95_s'])}, GUI-thread CPU {ms(found['tick_cpu_s'])}; measures "
-        "benchmarks.gui_child.live_tick (InboxView.tick with the response alerts it drives, and the repaint of "
-        "the visible rows)",
+        f"median of 30 ticks that each repaint the timer and age of every row on screen ({found['rows_on_screen']} "
+        "rows, 1280x1024 window); measures benchmarks.gui_child.live_tick: InboxView.tick with the response alerts "
+        "it drives, then the repaint it asked for. At the real 15 s cadence only rows whose timer or age reads "
+        f"differently are repainted (median {found['rows_repainted']:g} rows here): median {ms(found['tick_s'])}, "
+        f"p95 {ms(found['tick_p95_s'])}, GUI-thread CPU {ms(found['tick_cpu_s'])}",
     )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QPushButton, QSpinBox
 from sqlalchemy import select
 
@@ -162,9 +162,38 @@ def test_a_tick_repaints_only_the_rows_on_screen_and_reads_nothing(qtbot, ui_ctx
     qtbot.waitUntil(lambda: window.inbox_model.rowCount() == 60, timeout=5000)
     view = window.inbox_view
     on_screen = view.rowAt(view.viewport().height() - 1) - view.rowAt(0) + 1
+    delegate = view.itemDelegate()
+    qtbot.waitUntil(lambda: len(delegate.painted_faces) >= on_screen)
     loads = window.inbox_model.block_loads
-    assert 0 < view.tick() == on_screen < 60
+    assert view.tick() == 0, "no time passed: every row on screen still reads the same"
+    ui_ctx.clock.advance(timedelta(minutes=1))
+    assert 0 < view.tick() <= on_screen < 60  # rows whose timer or age now reads differently
+    qtbot.waitUntil(lambda: view.tick() == 0)  # once repainted they match the clock again
     assert window.inbox_model.block_loads == loads  # the rows' summaries are cached; only the time moved
+
+
+def test_a_ticks_repaint_of_the_timers_alone_looks_exactly_like_a_full_repaint(qtbot, ui_ctx: AppContext) -> None:
+    """The tick repaints only each row's age and timer pill; the pixels must equal a full repaint of the rows
+    (nothing stale left beside a timer that got shorter, nothing of the row wiped)."""
+    fill_inbox(ui_ctx, add_mastodon(ui_ctx), 30)
+    window = show_window(qtbot, build_main_window(ui_ctx))
+    window.resize(1100, 500)
+    qtbot.waitUntil(lambda: window.inbox_model.rowCount() == 30, timeout=5000)
+    view = window.inbox_view
+    view.viewport().repaint()
+    ui_ctx.clock.advance(timedelta(minutes=50))  # "1h 00m left" becomes "10m left", ages move on
+
+    def on_screen() -> QImage:  # what the window's backing store holds (QWidget.grab would repaint it all)
+        return QApplication.primaryScreen().grabWindow(window.winId()).toImage()
+
+    assert view.tick() > 0
+    QApplication.sendPostedEvents(None, QEvent.Type.UpdateRequest)  # the partial repaint the tick asked for
+    assert view.tick() == 0, "the tick's repaint brought every timer on screen up to date"
+    partial = on_screen()
+    view.viewport().repaint()  # every row laid out again
+    full = on_screen()
+
+    assert not partial.isNull() and partial == full
 
 
 def test_the_thread_policy_line_moves_on_with_the_tick(qtbot, ui_ctx: AppContext) -> None:

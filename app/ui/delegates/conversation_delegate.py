@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QRegion
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.domain.models import ConversationStatus, ConversationSummary, MessageKind
@@ -45,6 +45,23 @@ class ConversationDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._now = now
         self._zone = zone
+        # What each conversation's time-dependent parts showed when last painted, so a tick can repaint
+        # only the rows whose age or response timer actually changed.
+        self.painted_faces: dict[int, tuple[object, ...]] = {}
+
+    @staticmethod
+    def time_region(rect: QRect) -> QRegion:
+        """Where a row shows what changes with time alone: its age (top right) and its response timer pill."""
+        age = QRect(rect.right() - TIMER_WIDTH - 6, rect.top() + 9, TIMER_WIDTH, 18)
+        pill = QRect(rect.right() - 6 - TIMER_PILL, rect.top() + 51, TIMER_PILL, 18)
+        return QRegion(age).united(QRegion(pill))
+
+    def clock_face(self, summary: ConversationSummary, now: datetime) -> tuple[object, ...]:
+        """The parts of a row that change with time alone: its response timer (text, state) and its age."""
+        return (*timer_text(summary, now), compact_age(summary.last_message_at, now, self._zone()))
+
+    def now(self) -> datetime:
+        return self._now()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return QSize(320, ROW_HEIGHT)
@@ -66,8 +83,20 @@ class ConversationDelegate(QStyledItemDelegate):
         painter.drawLine(rect.left() + 64, rect.bottom(), rect.right(), rect.bottom())
         summary = index.data(SUMMARY_ROLE)
         if isinstance(summary, ConversationSummary):
-            self._paint_summary(painter, option, rect, summary)
+            if self._only_time_exposed(option, rect):
+                # A tick repaints just the age and the timer (drawing is clipped to them): the rest of the row
+                # on screen is unchanged, so laying out its name, snippet and chips again would be wasted.
+                self._paint_timer_column(painter, rect, summary, QFont(option.font), summary.unread_count > 0)
+            else:
+                self._paint_summary(painter, option, rect, summary)
+            self.painted_faces[summary.id] = self.clock_face(summary, self._now())
         painter.restore()
+
+    def _only_time_exposed(self, option: QStyleOptionViewItem, rect: QRect) -> bool:
+        exposed = getattr(option.widget, "exposed_region", None)
+        if not isinstance(exposed, QRegion):
+            return False
+        return exposed.intersected(rect).subtracted(self.time_region(rect)).isEmpty()
 
     def _paint_summary(
         self, painter: QPainter, option: QStyleOptionViewItem, rect: QRect, summary: ConversationSummary

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QRect, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QPaintEvent, QRegion
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QHeaderView, QTableView, QWidget
 
-from app.ui.delegates.conversation_delegate import ROW_HEIGHT
+from app.ui.delegates.conversation_delegate import ROW_HEIGHT, ConversationDelegate
 from app.ui.models.inbox_model import InboxModel
 
 _Flag = QItemSelectionModel.SelectionFlag
@@ -32,6 +33,7 @@ class InboxView(QTableView):
         super().__init__(parent)
         self.setObjectName("inbox")
         self._current_id: int | None = None
+        self.exposed_region: QRegion | None = None  # what the paint under way repaints (read by the delegate)
         rows = self.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(ROW_HEIGHT)
@@ -64,8 +66,9 @@ class InboxView(QTableView):
 
     @Slot()
     def tick(self) -> int:
-        """Move every visible row's response timer on: repaint only the rows on screen (their summaries are
-        cached, the time is read at paint), then emit `ticked`. Returns how many rows were repainted."""
+        """Move the visible rows' response timers and ages on: repaint only the rows on screen whose timer or
+        age now reads differently from what was painted (summaries are cached; nothing is read from the store),
+        then emit `ticked`. Returns how many rows were marked for repaint."""
         viewport = self.viewport()
         first = self.rowAt(0)
         repainted = 0
@@ -73,12 +76,33 @@ class InboxView(QTableView):
             last = self.rowAt(viewport.height() - 1)
             if last < 0:
                 last = self._model.rowCount() - 1
-            top = self.rowViewportPosition(first)
-            bottom = self.rowViewportPosition(last) + self.rowHeight(last)
-            viewport.update(QRect(0, top, viewport.width(), bottom - top))
-            repainted = last - first + 1
+            delegate = self.itemDelegate()
+            faces = delegate if isinstance(delegate, ConversationDelegate) else None
+            now = faces.now() if faces is not None else None
+            shown: dict[int, tuple[object, ...]] = {}
+            for row in range(first, last + 1):
+                summary = self._model.summary(row)
+                if faces is not None and now is not None and summary is not None:
+                    painted = faces.painted_faces.get(summary.id)
+                    if painted is not None:
+                        shown[summary.id] = painted
+                    if painted == faces.clock_face(summary, now):
+                        continue
+                row_rect = QRect(0, self.rowViewportPosition(row), viewport.width(), self.rowHeight(row))
+                viewport.update(ConversationDelegate.time_region(row_rect) if faces is not None else row_rect)
+                repainted += 1
+            if faces is not None:
+                faces.painted_faces = shown  # forget rows scrolled away: they are painted afresh when shown
         self.ticked.emit()
         return repainted
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        # The delegate reads what is being repainted, so a tick's repaint of the timers skips the rest of a row.
+        self.exposed_region = event.region()
+        try:
+            super().paintEvent(event)
+        finally:
+            self.exposed_region = None
 
     def keyboardSearch(self, search: str) -> None:
         # Type-ahead would match DisplayRole over every row, loading the whole inbox block by block.
