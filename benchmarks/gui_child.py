@@ -130,10 +130,11 @@ def tick(window: MainWindow) -> dict[str, Any]:
         started = time.perf_counter()
         live_tick(window, clock)
         full.append(time.perf_counter() - started)
+    view = window.inbox_view
     return {
         "full_tick_s": statistics.median(full),
         "rows_repainted": statistics.median(marked),
-        "rows_on_screen": window.inbox_view.rowAt(window.inbox_view.viewport().height() - 1) - window.inbox_view.rowAt(0) + 1,
+        "rows_on_screen": view.rowAt(view.viewport().height() - 1) - view.rowAt(0) + 1,
         "rows": window.inbox_model.rowCount(),
         "tick_s": statistics.median(wall),
         "tick_p95_s": sorted(wall)[int(0.95 * (len(wall) - 1))],
