@@ -19,9 +19,9 @@ SENTIMENT_LABELS = ("negative", "neutral", "positive")
 @functools.cache
 def _analyzer() -> Any:
     # Imported on first use: loading the lexicon costs a few milliseconds that a CLI command need not pay.
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    from app.domain.vader import FastAnalyzer
 
-    return SentimentIntensityAnalyzer()
+    return FastAnalyzer()
 
 
 def score(text: str) -> int | None:
