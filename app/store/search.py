@@ -106,7 +106,7 @@ def search_messages(
                 *conditions
             )
         rows = connection.execute(statement.limit(limit)).all()
-    return [SearchHit(r.id, r.conversation_id, r.created_at, r.author_handle, r.snippet) for r in rows]
+    return [SearchHit(*row) for row in rows]  # the columns of _hit_columns, in SearchHit's order
 
 
 def _hit_columns(snippet: Any) -> Any:
@@ -121,7 +121,12 @@ def _hit_columns(snippet: Any) -> Any:
 
 
 def _matching_messages(dialect: str, terms: tuple[Term, ...], words: Mapping[str, Sequence[str]]) -> Any:
-    """Messages containing every word, newest first: FTS5 on SQLite, a portable LIKE elsewhere or with no words."""
+    """Messages containing every word, newest first: FTS5 on SQLite, a portable LIKE elsewhere or with no words.
+
+    "Newest" is the highest id, i.e. the latest stored: FTS5 hands out its matches in id order straight from
+    the index and stops after a page, where ordering by created_at would read and sort every match. Ids follow
+    created_at within a sync stream; a backfilled older message ranks by when it was stored.
+    """
     if dialect == "sqlite" and terms:
         snippet: Any = literal_column("snippet(messages_fts, 0, '[', ']', '…', 12)")
         return (
