@@ -92,13 +92,15 @@ def search_messages(
     limit: int = SEARCH_LIMIT,
     zone: tzinfo | None = None,
     extra: Sequence[Any] = (),
+    snippets: bool = True,
 ) -> list[SearchHit]:
     """Messages matching the words (newest first) in conversations matching the operators (and `extra`,
-    more SQL conditions on conversations, such as a saved view's)."""
+    more SQL conditions on conversations, such as a saved view's). Without `snippets` each hit's is empty:
+    for callers that want only where the hits are (a snippet costs about 4 µs a hit)."""
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         words = prefix_words(connection, query.terms) if sqlite else {}
-        statement = _matching_messages(connection.dialect.name, query.terms, words)
+        statement = _matching_messages(connection.dialect.name, query.terms, words, snippets)
         statement = _message_filters(statement, query)
         conditions = [*conversation_conditions(query, now=now, me=me, zone=zone), *extra]
         if conditions:
@@ -120,7 +122,9 @@ def _hit_columns(snippet: Any) -> Any:
     )
 
 
-def _matching_messages(dialect: str, terms: tuple[Term, ...], words: Mapping[str, Sequence[str]]) -> Any:
+def _matching_messages(
+    dialect: str, terms: tuple[Term, ...], words: Mapping[str, Sequence[str]], snippets: bool = True
+) -> Any:
     """Messages containing every word, newest first: FTS5 on SQLite, a portable LIKE elsewhere or with no words.
 
     "Newest" is the highest id, i.e. the latest stored: FTS5 hands out its matches in id order straight from
@@ -128,7 +132,7 @@ def _matching_messages(dialect: str, terms: tuple[Term, ...], words: Mapping[str
     created_at within a sync stream; a backfilled older message ranks by when it was stored.
     """
     if dialect == "sqlite" and terms:
-        snippet: Any = literal_column("snippet(messages_fts, 0, '[', ']', '…', 12)")
+        snippet: Any = literal_column("snippet(messages_fts, 0, '[', ']', '…', 12)" if snippets else "''")
         return (
             _hit_columns(snippet)
             .select_from(text("messages_fts"))
@@ -136,7 +140,8 @@ def _matching_messages(dialect: str, terms: tuple[Term, ...], words: Mapping[str
             .where(text("messages_fts MATCH :match").bindparams(match=fts_expression(terms, words)))
             .order_by(literal_column("messages_fts.rowid").desc())
         )
-    statement = _hit_columns(func.substr(messages.c.body_text, 1, 160)).order_by(messages.c.id.desc())
+    excerpt = func.substr(messages.c.body_text, 1, 160) if snippets else literal_column("''")
+    statement = _hit_columns(excerpt).order_by(messages.c.id.desc())
     for term in terms:
         statement = statement.where(messages.c.body_text.ilike(f"%{_escape_like(term.text)}%", escape="\\"))
     return statement
@@ -155,7 +160,8 @@ def search_conversation_ids(
     """Conversations for the inbox: by their newest matching message when there are words, else by activity."""
     if query.terms or query.authors:
         seen: dict[int, None] = {}
-        for hit in search_messages(engine, query, now=now, me=me, limit=limit * 5, zone=zone, extra=extra):
+        hits = search_messages(engine, query, now=now, me=me, limit=limit * 5, zone=zone, extra=extra, snippets=False)
+        for hit in hits:
             seen.setdefault(hit.conversation_id, None)
         return list(seen)[:limit]
     statement = (

@@ -123,3 +123,14 @@ def test_a_prefix_of_too_many_words_stays_a_prefix_query(tmp_path: Path) -> None
         assert prefix_words(connection, (Term("w00", prefix=True),))["w00"] == [f"w00{n}" for n in range(10)]
     assert len(search_messages(engine, parse_query("w*"), now=T0)) == 2
     engine.dispose()
+
+
+@pytest.mark.parametrize("text", ["ship*", "refund", "ship* platform:matrix", "from:ann"])
+def test_hits_without_snippets_are_the_same_hits_in_the_same_order(store, text: str) -> None:
+    engine, _ = store
+    full = search_messages(engine, parse_query(text), now=T0)
+    bare = search_messages(engine, parse_query(text), now=T0, snippets=False)
+    assert full and all(h.snippet for h in full) and {h.snippet for h in bare} == {""}
+    assert [(h.message_id, h.conversation_id, h.created_at) for h in bare] == [
+        (h.message_id, h.conversation_id, h.created_at) for h in full
+    ]
