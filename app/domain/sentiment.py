@@ -10,7 +10,7 @@ NEGATIVE = -5  # VADER's own threshold for "negative" (compound <= -0.05)
 POSITIVE = 5
 LIKELY_COMPLAINT = -40  # strong enough that the conversation's priority is raised and a marker shown
 # VADER's cost grows faster than the text (a 100 KB body takes tens of seconds); the opening of a message
-# carries its tone, so only that much is read. Measured: ~0.1 ms per typical message at this cap.
+# carries its tone, so only that much is read. Measured: ~25 µs per typical message at this cap (app.domain.vader).
 MAX_CHARS = 500
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
