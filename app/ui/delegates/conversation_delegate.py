@@ -21,6 +21,7 @@ ROW_HEIGHT = 76
 _HOT_FILL = QColor("#FFE3E3")
 TIMER_WIDTH = 58  # the age and unread count column
 TIMER_PILL = 100  # the response timer, right-aligned on the chips' line
+FACES_KEPT = 1_000  # painted rows remembered for the tick: many screens' worth, bounded while scrolling
 _TIMED = (ConversationStatus.OPEN, ConversationStatus.SNOOZED)
 TIMER_COLOURS = {
     TimerState.NONE: (QColor("#F1F3F5"), theme.TEXT_MUTED),
@@ -89,6 +90,8 @@ class ConversationDelegate(QStyledItemDelegate):
                 self._paint_timer_column(painter, rect, summary, QFont(option.font), summary.unread_count > 0)
             else:
                 self._paint_summary(painter, option, rect, summary)
+            if len(self.painted_faces) >= FACES_KEPT:
+                self.painted_faces.clear()  # scrolling through many rows: the next tick repaints the screen once
             self.painted_faces[summary.id] = self.clock_face(summary, self._now())
         painter.restore()
 
