@@ -14,12 +14,14 @@ import gzip
 import http.server
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import yaml
 
 # Hop-by-hop or length headers: the replay computes its own.
@@ -226,3 +228,32 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         pass
+
+
+def recorded(platform: str) -> Path:
+    """The folder of `platform`'s recorded cassettes: beside the checkout, in shared/fixtures/recorded."""
+    return Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "recorded" / platform
+
+
+def skip_unless_present(cassettes: Path, what: str) -> None:
+    if not cassettes.is_dir():
+        pytest.skip(f"recorded {what} payloads not found at {cassettes} (they live beside the checkout)")
+
+
+def pick(interactions: list[Interaction], method: str, path: str, nth: int = 0) -> Interaction:
+    return [i for i in interactions if i.method == method and i.path.rstrip("/") == path][nth]
+
+
+@pytest.fixture(name="replay")
+def replay_servers() -> Iterator[list[ReplayServer]]:
+    """The replay servers a test started with `serve`, closed after it."""
+    servers: list[ReplayServer] = []
+    yield servers
+    for server in servers:
+        server.close()
+
+
+def serve(replay: list[ReplayServer], *interactions: Interaction) -> ReplayServer:
+    server = ReplayServer(list(interactions))
+    replay.append(server)
+    return server
