@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QRadioButton,
     QSpinBox,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -37,7 +35,7 @@ from app.domain.triage import Priority
 from app.errors import KnownError
 from app.store import policies
 from app.ui.dialogs.calendar_editor import CalendarEditor
-from app.ui.widgets.ordered_list import OrderedListPanel
+from app.ui.widgets.ordered_list import OrderedListPanel, lay_out_editor
 
 MAX_TARGET_MINUTES = 14 * 24 * 60
 
@@ -128,19 +126,9 @@ class PoliciesDialog(QDialog):
         self.form_widget = QWidget()
         self.form_widget.setLayout(form)
 
-        splitter = QSplitter()
-        splitter.addWidget(left_widget)
-        splitter.addWidget(self.form_widget)
-        splitter.setSizes([300, 640])
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close)
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter, 1)
-        layout.addWidget(self.buttons)
+        self.buttons = lay_out_editor(self, left_widget, self.form_widget, 640)
 
-        left_widget.add.clicked.connect(self.add_policy)
-        left_widget.remove.clicked.connect(self.delete_policy)
-        left_widget.up.clicked.connect(lambda: self.move(-1))
-        left_widget.down.clicked.connect(lambda: self.move(1))
+        left_widget.connect_actions(self.add_policy, self.delete_policy, self.move)
         self.list.currentRowChanged.connect(self._on_list_current_row_changed)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)

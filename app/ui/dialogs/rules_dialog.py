@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -25,7 +24,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QRadioButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -45,7 +43,7 @@ from app.domain.sentiment import SENTIMENT_LABELS
 from app.domain.triage import Priority
 from app.store import accounts, inbox, rules, triage
 from app.store.rules import DryRunResult
-from app.ui.widgets.ordered_list import OrderedListPanel
+from app.ui.widgets.ordered_list import OrderedListPanel, lay_out_editor
 from app.ui.workers import Job, start_job
 
 DRY_RUN_SHOWN = 500
@@ -158,19 +156,9 @@ class RulesDialog(QDialog):
         right_widget = QWidget()
         right_widget.setLayout(form)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left_widget)
-        splitter.addWidget(right_widget)
-        splitter.setSizes([300, 600])
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close)
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter, 1)
-        layout.addWidget(self.buttons)
+        self.buttons = lay_out_editor(self, left_widget, right_widget, 600)
 
-        left_widget.add.clicked.connect(self.add_rule)
-        left_widget.remove.clicked.connect(self._on_remove_clicked)
-        left_widget.up.clicked.connect(lambda: self._move(-1))
-        left_widget.down.clicked.connect(lambda: self._move(1))
+        left_widget.connect_actions(self.add_rule, self._on_remove_clicked, self._move)
         self.list.currentRowChanged.connect(self._on_list_current_row_changed)
         self.list.itemChanged.connect(self._on_list_item_changed)
         self.dry_run_button.clicked.connect(self.start_dry_run)

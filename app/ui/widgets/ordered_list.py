@@ -9,7 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 T = TypeVar("T")
 
@@ -32,6 +43,12 @@ class OrderedListPanel(QWidget):
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons_row)
 
+    def connect_actions(self, add: Callable[[], None], delete: Callable[[], None], move: Callable[[int], None]) -> None:
+        self.add.clicked.connect(add)
+        self.remove.clicked.connect(delete)
+        self.up.clicked.connect(lambda: move(-1))
+        self.down.clicked.connect(lambda: move(1))
+
     def delete_current(self, items: list[T], refill: Callable[[], None]) -> bool:
         """Deletes the current row's item and selects the one now in its place; False when no row is current."""
         row = self.list.currentRow()
@@ -50,3 +67,16 @@ class OrderedListPanel(QWidget):
             items[row], items[target] = items[target], items[row]
             refill()
             self.list.setCurrentRow(target)
+
+
+def lay_out_editor(dialog: QDialog, panel: OrderedListPanel, form: QWidget, form_width: int) -> QDialogButtonBox:
+    """Lays `dialog` out as an editor: the list beside the chosen item's form, Save and Close under both."""
+    splitter = QSplitter(Qt.Orientation.Horizontal)
+    splitter.addWidget(panel)
+    splitter.addWidget(form)
+    splitter.setSizes([300, form_width])
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(splitter, 1)
+    layout.addWidget(buttons)
+    return buttons
