@@ -64,27 +64,11 @@ def load_cassette(path: Path) -> list[Interaction]:
     interactions = []
     for item in data["interactions"]:
         recorded_request, response = item["request"], item["response"]
-        url = urlsplit(recorded_request["uri"])
-        headers = tuple(
-            (name, str(value))
-            for name, values in response.get("headers", {}).items()
-            if name.lower() not in _SKIPPED_HEADERS
-            for value in (values if isinstance(values, list) else [values])
-        )
         body = response["body"].get("string", "")
         if isinstance(body, bytes) and body[:2] == b"\x1f\x8b":
             body = gzip.decompress(body)  # tweepy's cassettes keep gzip bodies; the replay serves them plain
-        interactions.append(
-            Interaction(
-                method=recorded_request["method"].upper(),
-                path=url.path,
-                query=parse_qs(url.query, keep_blank_values=True),
-                status=int(response["status"]["code"]),
-                headers=headers,
-                body=body.encode("utf-8") if isinstance(body, str) else bytes(body),
-                request_body=recorded_request.get("body"),
-            )
-        )
+        body = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        interactions.append(_interaction(recorded_request, response, body, recorded_request.get("body")))
     return interactions
 
 
@@ -94,31 +78,34 @@ def load_betamax(path: Path) -> list[Interaction]:
     interactions = []
     for item in data["interactions"]:
         recorded_request, response = item["request"], item["response"]
-        url = urlsplit(recorded_request["uri"])
-        headers = tuple(
-            (name, str(value))
-            for name, values in response.get("headers", {}).items()
-            if name.lower() not in _SKIPPED_HEADERS
-            for value in (values if isinstance(values, list) else [values])
-        )
         body_record = response.get("body", {})
         if "base64_string" in body_record:
             body = base64.b64decode(body_record["base64_string"])
             body = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
         else:
             body = str(body_record.get("string", "")).encode("utf-8")
-        interactions.append(
-            Interaction(
-                method=recorded_request["method"].upper(),
-                path=url.path,
-                query=parse_qs(url.query, keep_blank_values=True),
-                status=int(response["status"]["code"]),
-                headers=headers,
-                body=body,
-                request_body=_request_body(recorded_request.get("body")),
-            )
-        )
+        interactions.append(_interaction(recorded_request, response, body, _request_body(recorded_request.get("body"))))
     return interactions
+
+
+def _interaction(recorded_request: Any, response: Any, body: bytes, request_body: str | None) -> Interaction:
+    """One recorded exchange, the body already decoded by the cassette format's own rules."""
+    url = urlsplit(recorded_request["uri"])
+    headers = tuple(
+        (name, str(value))
+        for name, values in response.get("headers", {}).items()
+        if name.lower() not in _SKIPPED_HEADERS
+        for value in (values if isinstance(values, list) else [values])
+    )
+    return Interaction(
+        method=recorded_request["method"].upper(),
+        path=url.path,
+        query=parse_qs(url.query, keep_blank_values=True),
+        status=int(response["status"]["code"]),
+        headers=headers,
+        body=body,
+        request_body=request_body,
+    )
 
 
 def _request_body(recorded: Any) -> str | None:
