@@ -17,16 +17,7 @@ import requests
 
 from app import APP_ID
 from tests.peers.mastodon_mock import MastodonMock
-
-
-def parley(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "--data-dir", str(data_dir), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.reliability.helpers import parley
 
 
 def profile_id_of(data_dir: Path) -> str:
