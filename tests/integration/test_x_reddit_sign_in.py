@@ -30,10 +30,9 @@ from app.platforms.oauth2 import TokenBundle
 from app.store import accounts
 from app.sync import account_service, oauth_accounts
 from app.ui.dialogs.accounts_dialog import AccountsDialog
-from app.ui.launch import application
 from tests.peers.reddit_api import RedditApi
 from tests.peers.x_api import XApi
-from tests.sync_fakes import isolate_keyring
+from tests.ui_fixtures import ui_app_ctx  # noqa: F401 - the fixture ctx
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,13 +60,6 @@ class ConsentBrowser:
                 requests.get(page.headers["Location"], timeout=10).raise_for_status()
         except BaseException as exc:  # reported to the test, which asserts there were none
             self.errors.append(exc)
-
-
-@pytest.fixture
-def ctx(context: AppContext) -> AppContext:
-    application()
-    isolate_keyring(context)
-    return context
 
 
 @pytest.fixture
