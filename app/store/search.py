@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Engine, and_, false, func, literal_column, or_, select, text
+from sqlalchemy import Connection, Engine, and_, false, func, literal_column, or_, select, text
 
 from app.domain.models import ConversationStatus
 from app.domain.search_syntax import SearchQuery, Term
@@ -16,6 +16,7 @@ from app.store.dialect import selective
 from app.store.schema import accounts, conversation_tags, conversations, messages, tags
 
 SEARCH_LIMIT = 200
+PREFIX_WORDS = 32  # a prefix beginning more words is searched as a prefix* query
 ACTIVE = (ConversationStatus.OPEN.value, ConversationStatus.SNOOZED.value)
 
 
@@ -28,13 +29,58 @@ class SearchHit:
     snippet: str
 
 
-def fts_expression(terms: tuple[Term, ...]) -> str:
-    """An FTS5 MATCH string built only from quoted strings, so user text can never be FTS syntax."""
+def fts_expression(terms: tuple[Term, ...], words: Mapping[str, Sequence[str]] | None = None) -> str:
+    """An FTS5 MATCH string built only from quoted strings, so user text can never be FTS syntax.
+
+    `words` maps a prefix term's text to the indexed words it stands for (see `prefix_words`): such a term
+    becomes those words ORed, which FTS5 walks newest first and stops after a page, where a prefix* query
+    first gathers every match of every word (12 ms for a prefix of 330,000 messages of a million).
+    """
     parts = []
     for term in terms:
-        quoted = '"' + term.text.replace('"', '""') + '"'
-        parts.append(quoted + (" *" if term.prefix else ""))
+        expanded = (words or {}).get(term.text) if term.prefix else None
+        if expanded:
+            parts.append("(" + " OR ".join(_quoted(w) for w in expanded) + ")")
+        else:
+            parts.append(_quoted(term.text) + (" *" if term.prefix else ""))
     return " AND ".join(parts)
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def prefix_words(connection: Connection, terms: tuple[Term, ...]) -> dict[str, list[str]]:
+    """The indexed words (at most PREFIX_WORDS) that each plain prefix term of `terms` begins; SQLite only.
+
+    Only ASCII letters and digits are expanded: the text index folds those to lower case and nothing else,
+    so the prefix is spelled here as it is indexed. Other prefixes, and ones beginning more words, stay
+    prefix* queries (same rows, slower). A prefix beginning no word maps to nothing and stays as it is.
+    """
+    wanted = [t.text for t in terms if t.prefix and not t.phrase and t.text.isascii() and t.text.isalnum()]
+    if not wanted:
+        return {}
+    # One row per (word, message): the first row at or after a string is the next word, found through the
+    # index's term b-tree without reading doclists (the "row" kind would count every word's messages).
+    connection.exec_driver_sql(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.messages_fts_instances USING fts5vocab(main, messages_fts, instance)"
+    )
+    found: dict[str, list[str]] = {}
+    for original in dict.fromkeys(wanted):
+        prefix = original.lower()
+        words: list[str] = []
+        at = prefix
+        while len(words) <= PREFIX_WORDS:
+            word = connection.exec_driver_sql(
+                "SELECT term FROM temp.messages_fts_instances WHERE term >= ? LIMIT 1", (at,)
+            ).scalar()
+            if word is None or not word.startswith(prefix):
+                break
+            words.append(word)
+            at = word + "\x00"  # the smallest string after this word
+        if words and len(words) <= PREFIX_WORDS:
+            found[original] = words
+    return found
 
 
 def search_messages(
@@ -46,11 +92,15 @@ def search_messages(
     limit: int = SEARCH_LIMIT,
     zone: tzinfo | None = None,
     extra: Sequence[Any] = (),
+    snippets: bool = True,
 ) -> list[SearchHit]:
     """Messages matching the words (newest first) in conversations matching the operators (and `extra`,
-    more SQL conditions on conversations, such as a saved view's)."""
+    more SQL conditions on conversations, such as a saved view's). Without `snippets` each hit's is empty:
+    for callers that want only where the hits are (a snippet costs about 4 µs a hit)."""
     with engine.connect() as connection:
-        statement = _matching_messages(connection.dialect.name, query.terms)
+        sqlite = connection.dialect.name == "sqlite"
+        words = prefix_words(connection, query.terms) if sqlite else {}
+        statement = _matching_messages(connection.dialect.name, query.terms, words, snippets)
         statement = _message_filters(statement, query)
         conditions = [*conversation_conditions(query, now=now, me=me, zone=zone), *extra]
         if conditions:
@@ -58,7 +108,7 @@ def search_messages(
                 *conditions
             )
         rows = connection.execute(statement.limit(limit)).all()
-    return [SearchHit(r.id, r.conversation_id, r.created_at, r.author_handle, r.snippet) for r in rows]
+    return [SearchHit(*row) for row in rows]  # the columns of _hit_columns, in SearchHit's order
 
 
 def _hit_columns(snippet: Any) -> Any:
@@ -72,18 +122,26 @@ def _hit_columns(snippet: Any) -> Any:
     )
 
 
-def _matching_messages(dialect: str, terms: tuple[Term, ...]) -> Any:
-    """Messages containing every word, newest first: FTS5 on SQLite, a portable LIKE elsewhere or with no words."""
+def _matching_messages(
+    dialect: str, terms: tuple[Term, ...], words: Mapping[str, Sequence[str]], snippets: bool = True
+) -> Any:
+    """Messages containing every word, newest first: FTS5 on SQLite, a portable LIKE elsewhere or with no words.
+
+    "Newest" is the highest id, i.e. the latest stored: FTS5 hands out its matches in id order straight from
+    the index and stops after a page, where ordering by created_at would read and sort every match. Ids follow
+    created_at within a sync stream; a backfilled older message ranks by when it was stored.
+    """
     if dialect == "sqlite" and terms:
-        snippet: Any = literal_column("snippet(messages_fts, 0, '[', ']', '…', 12)")
+        snippet: Any = literal_column("snippet(messages_fts, 0, '[', ']', '…', 12)" if snippets else "''")
         return (
             _hit_columns(snippet)
             .select_from(text("messages_fts"))
             .join(messages, messages.c.id == literal_column("messages_fts.rowid"))
-            .where(text("messages_fts MATCH :match").bindparams(match=fts_expression(terms)))
+            .where(text("messages_fts MATCH :match").bindparams(match=fts_expression(terms, words)))
             .order_by(literal_column("messages_fts.rowid").desc())
         )
-    statement = _hit_columns(func.substr(messages.c.body_text, 1, 160)).order_by(messages.c.id.desc())
+    excerpt = func.substr(messages.c.body_text, 1, 160) if snippets else literal_column("''")
+    statement = _hit_columns(excerpt).order_by(messages.c.id.desc())
     for term in terms:
         statement = statement.where(messages.c.body_text.ilike(f"%{_escape_like(term.text)}%", escape="\\"))
     return statement
@@ -102,7 +160,8 @@ def search_conversation_ids(
     """Conversations for the inbox: by their newest matching message when there are words, else by activity."""
     if query.terms or query.authors:
         seen: dict[int, None] = {}
-        for hit in search_messages(engine, query, now=now, me=me, limit=limit * 5, zone=zone, extra=extra):
+        hits = search_messages(engine, query, now=now, me=me, limit=limit * 5, zone=zone, extra=extra, snippets=False)
+        for hit in hits:
             seen.setdefault(hit.conversation_id, None)
         return list(seen)[:limit]
     statement = (
