@@ -302,6 +302,23 @@ class GraphConnector(Connector):
     def _reply_to_comment(self, root: str, in_reply_to: str | None, text: str) -> SentMessage:
         raise NotImplementedError
 
+    def _reply_once(
+        self, root: str, edge: str, params: dict[str, str], in_reply_to: str | None, text: str, *, what: str
+    ) -> SentMessage:
+        """Post `text` on comment `root`'s `edge`, unless an earlier attempt whose answer was lost already did."""
+        replies, _bad = self._comment_walk(f"/{root}/{edge}", params, None, what=what, ordered=False)
+        replies = self._mark_own(replies)
+        existing = same_reply(replies, text, time_of(replies, in_reply_to))
+        if existing is not None:
+            log.info("reply already under comment %s as %s; not posting again", root, existing.platform_message_id)
+            return existing
+        return self._sent_from(self._client.post(f"/{root}/{edge}", what=what, body={"message": text}), "id",
+                               what=what)  # fmt: skip
+
+    def _mark_own(self, replies: list[FetchedMessage]) -> list[FetchedMessage]:
+        """The replies with ours marked outbound, where the platform does not say which are ours by id."""
+        return replies
+
     def _sent_from(self, body: Any, key: str, *, what: str) -> SentMessage:
         if not isinstance(body, dict) or not isinstance(body.get(key), str) or not body[key]:
             raise PlatformError(f"{what}: Meta's answer has no {key}.")
@@ -353,28 +370,26 @@ class FacebookConnector(GraphConnector):
             after = None if reached_known else after_cursor(body)
             last = after is None
             reached = max([newest, *(m.created_at for m in messages)], default=None, key=time_key)
-            yield Page(
-                stream="comments",
-                messages=tuple(messages),
-                cursor=graph_time(reached) if last and reached else None,
-                has_more=not last,
-                rejected=tuple(rejected),
-            )
+            yield comments_page(messages, rejected, reached, last=last)
             if last:
                 return
 
     def _reply_to_comment(self, root: str, in_reply_to: str | None, text: str) -> SentMessage:
         # Facebook threads are two levels deep: an answer to a reply goes under the top-level comment.
-        what = "Sending the comment reply"
-        replies, _bad = self._comment_walk(
-            f"/{root}/comments", {"fields": FB_COMMENT_FIELDS, "limit": "100"}, None, what=what, ordered=False
-        )
-        existing = same_reply(replies, text, time_of(replies, in_reply_to))
-        if existing is not None:
-            log.info("reply already under comment %s as %s; not posting again", root, existing.platform_message_id)
-            return existing
-        return self._sent_from(self._client.post(f"/{root}/comments", what=what, body={"message": text}), "id",
-                               what=what)  # fmt: skip
+        params = {"fields": FB_COMMENT_FIELDS, "limit": "100"}
+        return self._reply_once(root, "comments", params, in_reply_to, text, what="Sending the comment reply")
+
+
+def comments_page(messages: list[FetchedMessage], rejected: list[RejectedItem], reached: datetime | None, *,
+                  last: bool) -> Page:  # fmt: skip
+    """A page of the comments stream; only the last one moves the cursor, to the newest time `reached`."""
+    return Page(
+        stream="comments",
+        messages=tuple(messages),
+        cursor=graph_time(reached) if last and reached else None,
+        has_more=not last,
+        rejected=tuple(rejected),
+    )
 
 
 def same_reply(history: list[FetchedMessage], text: str, after: datetime | None) -> SentMessage | None:

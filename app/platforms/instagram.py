@@ -18,14 +18,13 @@ from app.platforms.graph import (
     IG_COMMENT_FIELDS,
     PAGE_SIZE,
     GraphConnector,
+    comments_page,
     cursor_time,
     edge_data,
-    same_reply,
     time_key,
-    time_of,
     with_after,
 )
-from app.platforms.graph_parse import after_cursor, graph_time, require_id
+from app.platforms.graph_parse import after_cursor, require_id
 from app.platforms.mastodon_parse import UnreadableItem
 
 log = logging.getLogger("app.platforms.graph")
@@ -86,32 +85,20 @@ class InstagramConnector(GraphConnector):
             newest = max([newest, *(m.created_at for m in messages)], default=None, key=time_key)
             after = after_cursor(body)
             last = after is None or page_number == MEDIA_PAGES - 1
-            yield Page(
-                stream="comments",
-                messages=tuple(messages),
-                cursor=graph_time(newest) if last and newest else None,
-                has_more=not last,
-                rejected=tuple(rejected),
-            )
+            yield comments_page(messages, rejected, newest, last=last)
             if last:
                 return
 
     def _reply_to_comment(self, root: str, in_reply_to: str | None, text: str) -> SentMessage:
-        what = "Sending the Instagram comment reply"
-        replies, _bad = self._comment_walk(
-            f"/{root}/replies", {"fields": IG_COMMENT_FIELDS, "limit": "50"}, None, what=what, ordered=False
-        )
+        params = {"fields": IG_COMMENT_FIELDS, "limit": "50"}
+        return self._reply_once(root, "replies", params, in_reply_to, text, what="Sending the Instagram comment reply")
+
+    def _mark_own(self, replies: list[FetchedMessage]) -> list[FetchedMessage]:
         own_handle = self.account.handle.lower()
-        replies = [
+        return [
             m if m.direction is Direction.OUTBOUND or m.author.handle.lower() != own_handle else _as_outbound(m)
             for m in replies
         ]
-        existing = same_reply(replies, text, time_of(replies, in_reply_to))
-        if existing is not None:
-            log.info("reply already under comment %s as %s; not posting again", root, existing.platform_message_id)
-            return existing
-        return self._sent_from(self._client.post(f"/{root}/replies", what=what, body={"message": text}), "id",
-                               what=what)  # fmt: skip
 
 
 def _as_outbound(message: FetchedMessage) -> FetchedMessage:

@@ -38,9 +38,7 @@ from app.domain.models import (
     SentMessage,
 )
 from app.errors import NotFound, PlatformError
-from app.platforms.base import Connector
-from app.platforms.http import DEFAULT_TIMEOUT, json_body, make_session, parse_reset, raise_for_status, request
-from app.platforms.http_abort import abort_session
+from app.platforms.http import DEFAULT_TIMEOUT, json_body, parse_reset, raise_for_status, request
 from app.platforms.mastodon_parse import (
     ParsedList,
     UnreadableItem,
@@ -54,6 +52,7 @@ from app.platforms.mastodon_parse import (
     parse_status,
     parse_statuses,
 )
+from app.platforms.rest import RestConnector
 
 log = logging.getLogger("app.platforms.mastodon")
 
@@ -62,7 +61,7 @@ STREAMS = ("mentions", "direct")
 _KNOWN_OWN_STATUSES_KEPT = 5000
 
 
-class MastodonConnector(Connector):
+class MastodonConnector(RestConnector):
     """A signed-in Mastodon account; `account.base_url` is the instance, the secret its bearer token."""
 
     max_reply_length = 500
@@ -75,12 +74,8 @@ class MastodonConnector(Connector):
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
     ) -> None:
-        super().__init__(account, secret)
-        self._base = account.base_url.rstrip("/")
-        self._timeout = timeout
-        self._session = session or make_session()
+        super().__init__(account, secret, base=account.base_url, timeout=timeout, session=session)
         self._own_id = account.platform_user_id
-        self._rate = RateLimit()
         self._fetched_own: set[str] = set()
 
     # -- the Connector interface -------------------------------------------------------------------
@@ -137,15 +132,6 @@ class MastodonConnector(Connector):
             return parse_sent(json_body(response, what=what))
         except UnreadableItem as exc:
             raise PlatformError(f"{what}: {exc.reason}.") from None
-
-    def rate_limit(self) -> RateLimit:
-        return self._rate
-
-    def abort(self) -> None:
-        abort_session(self._session)
-
-    def close(self) -> None:
-        self._session.close()
 
     # -- paging ---------------------------------------------------------------------------------------
 
@@ -235,9 +221,6 @@ class MastodonConnector(Connector):
         if not self._own_id:
             self.verify()
         return self._own_id
-
-    def _get(self, path: str, *, what: str, params: dict[str, str] | None = None) -> Any:
-        return json_body(self._call("GET", path, what=what, params=params), what=what)
 
     def _call(
         self, method: str, path: str, *, what: str, headers: dict[str, str] | None = None, **kwargs: Any

@@ -18,11 +18,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.server
-import queue
 import secrets
-import sys
 import threading
-import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -31,9 +28,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from app.errors import AuthError, KnownError, PlatformError
+from app.errors import AuthError, PlatformError
 from app.platforms.http import json_body, make_session, raise_for_status, request
 from app.platforms.http_abort import abort_session
+from app.platforms.oauth_terminal import race_on_terminal
 
 OOB_REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
 SCOPES = "read write"
@@ -351,24 +349,9 @@ def obtain_token(
 ) -> str:
     """Sign in on a terminal: print the URL (and try to open a browser), then take the loopback redirect
     or a code pasted on stdin, whichever comes first. Returns the access token."""
-    stdin = stdin or sys.stdin
-    out = out or sys.stderr
     flow = BrowserSignIn(instance_url)
-    outcomes: queue.SimpleQueue[tuple[str | None, BaseException | None]] = queue.SimpleQueue()
 
-    def settle(call: Callable[[], str]) -> None:
-        try:
-            outcomes.put((call(), None))
-        except BaseException as exc:  # handed to the waiting thread, which raises it
-            outcomes.put((None, exc))
-
-    def from_paste() -> None:
-        line = stdin.readline()
-        if line.strip():  # end of input: only the browser can finish the sign-in
-            settle(lambda: flow.redeem(line))
-
-    try:
-        url = flow.begin()
+    def announce(url: str, out: IO[str]) -> None:
         print(f"Open this address in a browser and approve Parley:\n\n  {url}\n", file=out)
         print(
             "Waiting for the browser to come back to Parley. If that browser runs on another computer, open\n\n"
@@ -376,19 +359,7 @@ def obtain_token(
             file=out,
             flush=True,
         )
-        threading.Thread(target=settle, args=(lambda: flow.wait(timeout),), name="oauth-wait", daemon=True).start()
-        threading.Thread(target=from_paste, name="oauth-paste", daemon=True).start()
-        try:
-            (open_browser or webbrowser.open)(url)
-        except Exception:
-            pass  # no browser here: the printed address is enough
-        token, error = outcomes.get()
-    finally:
-        flow.cancel()
-        flow.close()
-    if error is not None:
-        if isinstance(error, KnownError):
-            raise error
-        raise RuntimeError("the Mastodon sign-in failed unexpectedly") from error
-    assert token is not None
-    return token
+
+    return race_on_terminal(
+        flow, what="Mastodon", announce=announce, open_browser=open_browser, stdin=stdin, out=out, timeout=timeout
+    )

@@ -13,12 +13,8 @@ are those of `app.platforms.mastodon_oauth`; only the endpoints and the client r
 from __future__ import annotations
 
 import json
-import queue
 import secrets
-import sys
-import threading
 import time
-import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
@@ -26,10 +22,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from app.errors import AuthError, KnownError, PlatformError
+from app.errors import AuthError, PlatformError
 from app.platforms.http import DEFAULT_TIMEOUT, json_body, make_session, raise_for_status, request
 from app.platforms.http_abort import abort_session
 from app.platforms.mastodon_oauth import BROWSER_WAIT_S, LoopbackReceiver, code_from_paste, pkce_pair
+from app.platforms.oauth_terminal import race_on_terminal
 
 EXPIRY_MARGIN_S = 60.0  # refresh this long before the platform's stated expiry
 
@@ -291,22 +288,8 @@ def sign_in_on_terminal(
 ) -> TokenBundle:
     """Print the sign-in address (and try a browser), then take the loopback redirect or the redirected
     address pasted on stdin, whichever comes first (as `mastodon_oauth.obtain_token` does)."""
-    stdin, out = stdin or sys.stdin, out or sys.stderr
-    outcomes: queue.SimpleQueue[tuple[TokenBundle | None, BaseException | None]] = queue.SimpleQueue()
 
-    def settle(call: Callable[[], TokenBundle]) -> None:
-        try:
-            outcomes.put((call(), None))
-        except BaseException as exc:  # handed to the waiting thread, which raises it
-            outcomes.put((None, exc))
-
-    def from_paste() -> None:
-        line = stdin.readline()
-        if line.strip():
-            settle(lambda: flow.redeem(line))
-
-    try:
-        url = flow.begin()
+    def announce(url: str, out: IO[str]) -> None:
         print(f"Open this address in a browser and approve Parley on {what}:\n\n  {url}\n", file=out)
         print(
             f"Waiting for the browser to come back to {flow.redirect_uri}. If that browser runs on another\n"
@@ -314,20 +297,14 @@ def sign_in_on_terminal(
             file=out,
             flush=True,
         )
-        if flow.listening:  # the port may be taken by another program: then pasting is the way back
-            threading.Thread(target=settle, args=(lambda: flow.wait(timeout),), name="oauth-wait", daemon=True).start()
-        threading.Thread(target=from_paste, name="oauth-paste", daemon=True).start()
-        try:
-            (open_browser or webbrowser.open)(url)
-        except Exception:
-            pass  # no browser here: the printed address is enough
-        tokens, error = outcomes.get()
-    finally:
-        flow.cancel()
-        flow.close()
-    if error is not None:
-        if isinstance(error, KnownError):
-            raise error
-        raise RuntimeError(f"the {what} sign-in failed unexpectedly") from error
-    assert tokens is not None
-    return tokens
+
+    return race_on_terminal(
+        flow,
+        what=what,
+        announce=announce,
+        listening=lambda: flow.listening,  # the port may be taken by another program: then pasting is the way back
+        open_browser=open_browser,
+        stdin=stdin,
+        out=out,
+        timeout=timeout,
+    )

@@ -29,11 +29,9 @@ import requests
 from app import version
 from app.domain.models import AccountRef, FetchedMessage, Identity, Page, RateLimit, ReplyTarget, SentMessage
 from app.errors import AuthError, NotFound, PlatformError, RateLimited
-from app.platforms.base import Connector
-from app.platforms.http import DEFAULT_TIMEOUT, json_body, make_session, parse_reset, raise_for_status, request
-from app.platforms.http_abort import abort_session
+from app.platforms.http import DEFAULT_TIMEOUT, json_body, parse_reset
 from app.platforms.mastodon_parse import UnreadableItem, parse_timestamp
-from app.platforms.oauth2 import OAuthClient, PkceSignIn, TokenKeeper
+from app.platforms.oauth2 import OAuthClient, PkceSignIn
 from app.platforms.reddit_parse import (
     ParsedListing,
     comment_errors,
@@ -42,6 +40,7 @@ from app.platforms.reddit_parse import (
     parse_me,
     parse_modmail,
 )
+from app.platforms.rest import OAuth2Connector
 
 log = logging.getLogger("app.platforms.reddit")
 
@@ -67,11 +66,12 @@ def sign_in(
     return PkceSignIn(f"{base}/api/v1/authorize", client, SCOPES, port=port, extra={"duration": "permanent"})
 
 
-class RedditConnector(Connector):
+class RedditConnector(OAuth2Connector):
     """A signed-in Reddit account; the secret is a `TokenBundle`, `account.options` holds the app's client id
     (``client_id``), and ``modmail`` when the account's moderator mail is to be synced."""
 
     max_reply_length = 10_000
+    token_type = "bearer"  # as Reddit's documentation writes it
 
     def __init__(
         self,
@@ -81,22 +81,19 @@ class RedditConnector(Connector):
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
     ) -> None:
-        super().__init__(account, secret)
-        self._base = (account.base_url or API_URL).rstrip("/")
-        self._timeout = timeout
-        self._session = session or make_session()
         auth_base = str(account.options.get("auth_url") or AUTH_URL).rstrip("/")
         client = OAuthClient(
             token_url=f"{auth_base}/api/v1/access_token",
             client_id=str(account.options.get("client_id") or ""),
             basic_auth=True,
         )
-        self._tokens = TokenKeeper(client, secret, self._session, timeout=timeout)
+        super().__init__(
+            account, secret, base=account.base_url or API_URL, client=client, timeout=timeout, session=session
+        )
         self._revoke_url = f"{auth_base}/api/v1/revoke_token"
         self._own_name = account.handle.removeprefix("u/")
         # Reddit asks every client for a unique, descriptive User-Agent and throttles generic ones.
         self._session.headers["User-Agent"] = f"desktop:parley:{version()} (by /u/{self._own_name or 'unknown'})"
-        self._rate = RateLimit()
         self._fetched_parents: set[str] = set()
 
     # -- the Connector interface -------------------------------------------------------------------
@@ -150,20 +147,8 @@ class RedditConnector(Connector):
         except UnreadableItem as exc:
             raise PlatformError(f"{what}: {exc.reason}.") from None
 
-    def rate_limit(self) -> RateLimit:
-        return self._rate
-
-    def new_secret(self) -> str | None:
-        return self._tokens.new_secret()
-
     def sign_out(self) -> bool:
         return self._tokens.revoke(self._revoke_url)
-
-    def abort(self) -> None:
-        abort_session(self._session)
-
-    def close(self) -> None:
-        self._session.close()
 
     # -- sending ------------------------------------------------------------------------------------
 
@@ -326,22 +311,6 @@ class RedditConnector(Connector):
         if not self._own_name:
             self.verify()
         return self._own_name
-
-    def _get(self, path: str, *, what: str, params: dict[str, str] | None = None) -> Any:
-        return json_body(self._call("GET", path, what=what, params=params), what=what)
-
-    def _call(self, method: str, path: str, *, what: str, **kwargs: Any) -> requests.Response:
-        response = self._send(method, path, **kwargs)
-        if response.status_code == 401 and self._tokens.can_refresh:
-            self._tokens.refresh()  # access tokens live an hour or a day; the refresh token gets a new one
-            response = self._send(method, path, **kwargs)
-        self._note_rate_limit(response)
-        raise_for_status(response, what=what)  # 429: X-Ratelimit-Reset is seconds from now
-        return response
-
-    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        headers = {"Authorization": f"bearer {self._tokens.access_token()}", "Accept": "application/json"}
-        return request(self._session, method, self._base + path, timeout=self._timeout, headers=headers, **kwargs)
 
     def _note_rate_limit(self, response: requests.Response) -> None:
         headers = response.headers

@@ -28,11 +28,10 @@ import requests
 
 from app.domain.models import AccountRef, FetchedMessage, Gap, Identity, Page, RateLimit, ReplyTarget, SentMessage
 from app.errors import AuthError, NotFound, PlatformError, RateLimited
-from app.platforms.base import Connector
-from app.platforms.http import DEFAULT_TIMEOUT, json_body, make_session, parse_reset, raise_for_status, request
-from app.platforms.http_abort import abort_session
+from app.platforms.http import DEFAULT_TIMEOUT, json_body, parse_reset, raise_for_status
 from app.platforms.mastodon_parse import UnreadableItem
-from app.platforms.oauth2 import OAuthClient, PkceSignIn, TokenKeeper
+from app.platforms.oauth2 import OAuthClient, PkceSignIn
+from app.platforms.rest import OAuth2Connector
 from app.platforms.x_parse import (
     ParsedPage,
     id_key,
@@ -81,7 +80,7 @@ def sign_in(
     return PkceSignIn(authorize_url, client, SCOPES, port=port)
 
 
-class XConnector(Connector):
+class XConnector(OAuth2Connector):
     """A signed-in X account; the secret is a `TokenBundle`, `account.options["client_id"]` the app's client id."""
 
     max_reply_length = 280
@@ -95,17 +94,13 @@ class XConnector(Connector):
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
     ) -> None:
-        super().__init__(account, secret)
-        self._base = (account.base_url or API_URL).rstrip("/")
-        self._timeout = timeout
-        self._session = session or make_session()
+        base = (account.base_url or API_URL).rstrip("/")
         client = OAuthClient(
-            token_url=str(account.options.get("token_url") or f"{self._base}/2/oauth2/token"),
+            token_url=str(account.options.get("token_url") or f"{base}/2/oauth2/token"),
             client_id=str(account.options.get("client_id") or ""),
         )
-        self._tokens = TokenKeeper(client, secret, self._session, timeout=timeout)
+        super().__init__(account, secret, base=base, client=client, timeout=timeout, session=session)
         self._own_id = account.platform_user_id
-        self._rate = RateLimit()
 
     # -- the Connector interface -------------------------------------------------------------------
 
@@ -180,20 +175,8 @@ class XConnector(Connector):
         response = self._call("POST", "/2/tweets", what=what, json=payload)
         return self._sent(response, what=what, id_field="id")
 
-    def rate_limit(self) -> RateLimit:
-        return self._rate
-
-    def new_secret(self) -> str | None:
-        return self._tokens.new_secret()
-
     def sign_out(self) -> bool:
         return self._tokens.revoke(f"{self._base}/2/oauth2/revoke")
-
-    def abort(self) -> None:
-        abort_session(self._session)
-
-    def close(self) -> None:
-        self._session.close()
 
     # -- sending ------------------------------------------------------------------------------------
 
@@ -301,15 +284,7 @@ class XConnector(Connector):
             self.verify()
         return self._own_id
 
-    def _get(self, path: str, *, what: str, params: dict[str, str] | None = None) -> Any:
-        return json_body(self._call("GET", path, what=what, params=params), what=what)
-
-    def _call(self, method: str, path: str, *, what: str, **kwargs: Any) -> requests.Response:
-        response = self._send(method, path, **kwargs)
-        if response.status_code == 401 and self._tokens.can_refresh:
-            self._tokens.refresh()  # an access token lives two hours; the refresh token gets a new one
-            response = self._send(method, path, **kwargs)
-        self._note_rate_limit(response)
+    def _raise_for_status(self, response: requests.Response, *, what: str) -> None:
         if response.status_code == 429:
             retry_at = parse_reset(response.headers.get("x-rate-limit-reset")) or datetime.now(UTC).timestamp() + 900
             raise RateLimited(f"{what}: rate-limited by X.", retry_at=retry_at)
@@ -322,11 +297,6 @@ class XConnector(Connector):
                 "check the app's tier, then sign in again.",
             )
         raise_for_status(response, what=what)
-        return response
-
-    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self._tokens.access_token()}", "Accept": "application/json"}
-        return request(self._session, method, self._base + path, timeout=self._timeout, headers=headers, **kwargs)
 
     def _note_rate_limit(self, response: requests.Response) -> None:
         headers = response.headers

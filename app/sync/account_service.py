@@ -359,13 +359,7 @@ def _store_new_account(
         options=options,
     )
     try:
-        accounts.update_identity(
-            ctx.engine,
-            account.id,
-            handle=identity.handle,
-            display_name=identity.display_name,
-            platform_user_id=identity.platform_user_id,
-        )
+        _store_identity(ctx, account.id, identity)
         ctx.secrets.set(account.id, secret)
     except BaseException:
         accounts.remove_account(ctx.engine, account.id)  # nothing half-done is left behind
@@ -450,13 +444,7 @@ def _keep_new_secret(
             hint="Sign in as the account's own user, or add the other user as a new account.",
         )
     ctx.secrets.set(account.id, secret)
-    accounts.update_identity(
-        ctx.engine,
-        account.id,
-        handle=identity.handle,
-        display_name=identity.display_name,
-        platform_user_id=identity.platform_user_id,
-    )
+    _store_identity(ctx, account.id, identity)
     accounts.set_account_state(ctx.engine, account.id, AccountState.OK)
     accounts.set_token_expiry(ctx.engine, account.id, expires_at)
     log.info("%s signed in again", account.name)
@@ -600,3 +588,13 @@ def _read_secret(stdin: IO[str], prompt: str) -> str:
 def _oauth_token(instance_url: str) -> str:
     """The browser sign-in on a terminal (see `app.platforms.mastodon_oauth.obtain_token`)."""
     return obtain_token(normalize_base_url(instance_url, what="Mastodon instance"))
+
+
+def _store_identity(ctx: AppContext, account_id: int, identity: Identity) -> None:
+    accounts.update_identity(
+        ctx.engine,
+        account_id,
+        handle=identity.handle,
+        display_name=identity.display_name,
+        platform_user_id=identity.platform_user_id,
+    )

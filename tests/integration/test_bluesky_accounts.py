@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,25 +23,11 @@ from app.sync.qt_bridge import SyncController
 from app.sync.sender import OutboxSender
 from app.ui.dialogs.accounts_dialog import AccountsDialog
 from app.ui.dialogs.add_account.bluesky import BlueskyForm
-from app.ui.launch import application
 from tests.peers.bluesky_network import BlueskyNetwork
 from tests.sync_fakes import isolate_keyring
+from tests.ui_fixtures import ui_app_ctx, ui_controller  # noqa: F401 - the fixtures ctx and controller
 
 pytestmark = pytest.mark.bluesky
-
-
-@pytest.fixture
-def ctx(context: AppContext) -> AppContext:
-    application()
-    isolate_keyring(context)
-    return context
-
-
-@pytest.fixture
-def controller(ctx: AppContext, qtbot) -> Iterator[SyncController]:  # type: ignore[no-untyped-def]
-    made = SyncController(ctx)
-    yield made
-    made.shutdown()
 
 
 def test_adding_from_the_dialog_keeps_the_session_in_the_keyring_and_the_sync_brings_the_mention(

@@ -17,15 +17,21 @@ import requests
 
 from app import APP_ID
 from tests.peers.mastodon_mock import MastodonMock
+from tests.reliability.helpers import parley
 
 
-def parley(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "--data-dir", str(data_dir), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
+def add_brand(data_dir: Path, server: MastodonMock, brand: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`parley accounts add mastodon` for the user `brand`, its token typed on stdin."""
+    return parley(
+        data_dir,
+        "accounts",
+        "add",
+        "mastodon",
+        "--instance",
+        server.url,
+        "--name",
+        "brand",
+        stdin=brand["access_token"] + "\n",
     )
 
 
@@ -50,17 +56,7 @@ def test_add_sync_inbox_export_and_remove(
     tmp_path: Path, mastodon_server: MastodonMock, brand: dict[str, str], secret_service: dict[str, str]
 ) -> None:
     data_dir = tmp_path / "profile"
-    added = parley(
-        data_dir,
-        "accounts",
-        "add",
-        "mastodon",
-        "--instance",
-        mastodon_server.url,
-        "--name",
-        "brand",
-        stdin=brand["access_token"] + "\n",
-    )
+    added = add_brand(data_dir, mastodon_server, brand)
     assert added.returncode == 0, added.stderr
 
     listed = json.loads(parley(data_dir, "accounts", "list", "--json").stdout)
@@ -98,20 +94,7 @@ def test_sync_exits_non_zero_when_an_account_fails(
     tmp_path: Path, mastodon_server: MastodonMock, brand: dict[str, str], secret_service: dict[str, str]
 ) -> None:
     data_dir = tmp_path / "profile"
-    assert (
-        parley(
-            data_dir,
-            "accounts",
-            "add",
-            "mastodon",
-            "--instance",
-            mastodon_server.url,
-            "--name",
-            "brand",
-            stdin=brand["access_token"] + "\n",
-        ).returncode
-        == 0
-    )
+    assert add_brand(data_dir, mastodon_server, brand).returncode == 0
     mastodon_server.add_fault(
         {"match": {"path": "/api/v1/notifications"}, "effect": {"type": "status", "status": 401}, "count": 5}
     )

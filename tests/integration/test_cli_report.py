@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from app.context import open_context
@@ -13,17 +11,9 @@ from app.paths import ProfilePaths
 from app.store.report_csv import read_csv_table
 from app.store.reports import build_report
 from tests import report_fixture as fx
+from tests.reliability.helpers import parley
 
 PERIOD_ARGS = ("--from", "2026-03-02", "--to", "2026-03-04", "--time-zone", "Europe/Berlin")
-
-
-def parley(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "--data-dir", str(data_dir), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def make_profile(tmp_path: Path) -> Path:

@@ -7,9 +7,7 @@ recording does not hold, the test says what it serves instead and why that is fa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -22,9 +20,19 @@ from app.platforms.mastodon_parse import parse_statuses
 
 pytest.importorskip("yaml", reason="PyYAML (a test dependency) is needed to read the recorded cassettes")
 
-from tests.peers.vcr_replay import Interaction, ReplayServer, json_answer, load_cassette  # noqa: E402
+from tests.peers.vcr_replay import (  # noqa: E402
+    Interaction,
+    ReplayServer,
+    json_answer,
+    load_cassette,
+    pick,
+    recorded,
+    replay_servers,  # noqa: F401 - the fixture replay
+    serve,
+    skip_unless_present,
+)
 
-CASSETTES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "recorded" / "mastodon"
+CASSETTES = recorded("mastodon")
 # Who made the recordings: the accounts of the Mastodon.py test suite on its test instance.
 ADMIN = "117020565693913441"
 TEST = "117020565966271181"  # mastodonpy_test
@@ -33,30 +41,11 @@ TEST_2 = "117020566092212359"  # mastodonpy_test_2
 
 @pytest.fixture(scope="module", autouse=True)
 def _cassettes_present() -> None:
-    if not CASSETTES.is_dir():
-        pytest.skip(f"recorded Mastodon payloads not found at {CASSETTES} (they live beside the checkout)")
+    skip_unless_present(CASSETTES, "Mastodon")
 
 
 def cassette(name: str) -> list[Interaction]:
     return load_cassette(CASSETTES / f"{name}.yaml")
-
-
-def pick(interactions: list[Interaction], method: str, path: str, nth: int = 0) -> Interaction:
-    return [i for i in interactions if i.method == method and i.path.rstrip("/") == path][nth]
-
-
-@pytest.fixture
-def replay() -> Iterator[list[ReplayServer]]:
-    servers: list[ReplayServer] = []
-    yield servers
-    for server in servers:
-        server.close()
-
-
-def serve(replay: list[ReplayServer], *interactions: Interaction) -> ReplayServer:
-    server = ReplayServer(list(interactions))
-    replay.append(server)
-    return server
 
 
 def connector(server: ReplayServer, own_id: str, handle: str = "") -> MastodonConnector:

@@ -36,19 +36,11 @@ from app.store import accounts
 from app.store.schema import accounts as accounts_table
 from app.sync import account_service
 from app.ui.dialogs.accounts_dialog import AccountsDialog
-from app.ui.launch import application
 from tests.peers.mastodon_mock import MastodonMock
 from tests.peers.oauth_browser import StandInBrowser, approve_sign_in, shown_code
-from tests.sync_fakes import isolate_keyring
+from tests.ui_fixtures import ui_app_ctx  # noqa: F401 - the fixture ctx
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def ctx(context: AppContext) -> AppContext:
-    application()
-    isolate_keyring(context)
-    return context
 
 
 @pytest.fixture

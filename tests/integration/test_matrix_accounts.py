@@ -5,7 +5,6 @@ again from the status bar's link; removing the account signs its device out on t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,10 +22,10 @@ from app.store.schema import messages, sync_gaps
 from app.sync import account_service
 from app.sync.qt_bridge import SyncController
 from app.ui.dialogs.accounts_dialog import AccountsDialog
-from app.ui.launch import application, build_main_window
+from app.ui.launch import build_main_window
 from app.ui.timefmt import clock_time
 from tests.peers.synapse import MatrixUser, SynapseServer
-from tests.sync_fakes import isolate_keyring
+from tests.ui_fixtures import ui_app_ctx, ui_controller  # noqa: F401 - the fixtures ctx and controller
 
 pytestmark = pytest.mark.synapse
 
@@ -35,13 +34,6 @@ pytestmark = pytest.mark.synapse
 class Brand:
     user: MatrixUser
     account: AccountRef
-
-
-@pytest.fixture
-def ctx(context: AppContext) -> AppContext:
-    application()
-    isolate_keyring(context)
-    return context
 
 
 @pytest.fixture
@@ -54,13 +46,6 @@ def brand(ctx: AppContext, synapse: SynapseServer) -> Brand:
 @pytest.fixture
 def customer(synapse: SynapseServer) -> MatrixUser:
     return synapse.register(synapse.unique("customer"))
-
-
-@pytest.fixture
-def controller(ctx: AppContext, qtbot) -> Iterator[SyncController]:  # type: ignore[no-untyped-def]
-    made = SyncController(ctx)
-    yield made
-    made.shutdown()
 
 
 def sync(controller: SyncController, account_id: int, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -10,8 +10,6 @@ their recorded query. The account PRAW ran as appears as the placeholder ``<USER
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,16 +18,24 @@ from app.domain.models import AccountRef, Direction, MessageKind, Platform, Repl
 from app.platforms.oauth2 import TokenBundle
 from app.platforms.reddit import RedditConnector
 from app.platforms.reddit_parse import parse_modmail
-from tests.peers.vcr_replay import Interaction, ReplayServer, json_answer, load_betamax
+from tests.peers import vcr_replay
+from tests.peers.vcr_replay import (
+    Interaction,
+    ReplayServer,
+    json_answer,
+    load_betamax,
+    recorded,
+    replay_servers,  # noqa: F401 - the fixture replay
+    skip_unless_present,
+)
 
-CASSETTES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "recorded" / "reddit"
+CASSETTES = recorded("reddit")
 OWN = "<USERNAME>"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _cassettes_present() -> None:
-    if not CASSETTES.is_dir():
-        pytest.skip(f"recorded Reddit payloads not found at {CASSETTES} (they live beside the checkout)")
+    skip_unless_present(CASSETTES, "Reddit")
 
 
 def cassette(name: str) -> list[Interaction]:
@@ -51,21 +57,11 @@ def children(interaction: Interaction) -> list[dict[str, Any]]:
     return interaction.json()["data"]["children"]
 
 
-@pytest.fixture
-def replay() -> Iterator[list[ReplayServer]]:
-    servers: list[ReplayServer] = []
-    yield servers
-    for server in servers:
-        server.close()
-
-
 def serve(replay: list[ReplayServer], *interactions: Interaction) -> ReplayServer:
     # Parley also asks /api/info for our own comments that replies answer; the recordings hold no such
     # request. Reddit answers ids it cannot show (deleted, or placeholders like these) with an empty listing.
     no_parents = json_answer("GET", "/api/info", {}, {"kind": "Listing", "data": {"after": None, "children": []}})
-    server = ReplayServer([*interactions, no_parents])
-    replay.append(server)
-    return server
+    return vcr_replay.serve(replay, *interactions, no_parents)
 
 
 def connector(server: ReplayServer, *, own: str = OWN, secret: str | None = None) -> RedditConnector:

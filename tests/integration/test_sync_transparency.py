@@ -10,7 +10,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -28,6 +27,7 @@ from tests.factories import T0
 from tests.peers.mastodon_feed import FeedServer
 from tests.peers.mastodon_mock import free_port
 from tests.sync_fakes import isolate_keyring
+from tests.ui_fixtures import ui_controller  # noqa: F401 - the fixture controller
 
 
 class SilentServer:
@@ -70,13 +70,6 @@ def ctx(context: AppContext, clock: ManualClock) -> AppContext:
     clock.set(T0)
     context.clock = clock
     return context
-
-
-@pytest.fixture
-def controller(ctx: AppContext, qtbot) -> Iterator[SyncController]:  # type: ignore[no-untyped-def]
-    made = SyncController(ctx)
-    yield made
-    made.shutdown()
 
 
 def add(ctx: AppContext, platform: Platform, base_url: str, secret: str) -> AccountRef:

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from app.context import AppContext
-from app.domain.clock import ManualClock
 from app.domain.models import AccountRef, AccountState, Direction, MessageKind, Platform, ReplyTarget
 from app.domain.outbox import OutboxState
 from app.errors import AuthError, NetworkError, PlatformError, RateLimited
@@ -22,10 +21,10 @@ from app.store import accounts, gaps, inbox, outbox
 from app.sync import account_service
 from app.sync.engine import SyncEngine
 from app.sync.sender import OutboxSender
-from app.sync.writer import StoreWriter
 from tests.factories import T0
+from tests.oauth_fixtures import bundle, oauth_sync  # noqa: F401 - the fixture sync
 from tests.peers.x_api import XApi
-from tests.sync_fakes import isolate_keyring
+from tests.sync_fixtures import sync_ctx  # noqa: F401 - the fixture ctx
 
 
 @pytest.fixture
@@ -33,24 +32,6 @@ def x() -> Iterator[XApi]:
     server = XApi()
     yield server
     server.close()
-
-
-@pytest.fixture
-def ctx(context: AppContext, clock: ManualClock) -> AppContext:
-    isolate_keyring(context)
-    context.clock = clock
-    return context
-
-
-@pytest.fixture
-def sync(ctx: AppContext) -> Iterator[SyncEngine]:
-    writer = StoreWriter()
-    yield SyncEngine(ctx, writer=writer)
-    writer.shutdown(timeout=5)
-
-
-def bundle(user: dict[str, Any]) -> str:
-    return TokenBundle(user["access_token"], user["refresh_token"]).dumps()
 
 
 def ref(x: XApi, user: dict[str, Any], account_id: int = 1) -> AccountRef:

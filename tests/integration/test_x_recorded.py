@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -24,9 +22,18 @@ from app.platforms.x_parse import parse_list
 
 pytest.importorskip("yaml", reason="PyYAML (a test dependency) is needed to read the recorded cassettes")
 
-from tests.peers.vcr_replay import Interaction, ReplayServer, load_cassette  # noqa: E402
+from tests.peers.vcr_replay import (  # noqa: E402
+    Interaction,
+    ReplayServer,
+    load_cassette,
+    pick,
+    recorded,
+    replay_servers,  # noqa: F401 - the fixture replay
+    serve,
+    skip_unless_present,
+)
 
-CASSETTES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "recorded" / "x"
+CASSETTES = recorded("x")
 MENTIONED = "783214"  # @Twitter, whose mentions tweepy's test reads
 TWEEPY_USER = "1072250532645998596"  # the account tweepy's DM tests ran as
 DM_PEER = "750362064426721281"
@@ -34,30 +41,11 @@ DM_PEER = "750362064426721281"
 
 @pytest.fixture(scope="module", autouse=True)
 def _cassettes_present() -> None:
-    if not CASSETTES.is_dir():
-        pytest.skip(f"recorded X payloads not found at {CASSETTES} (they live beside the checkout)")
+    skip_unless_present(CASSETTES, "X")
 
 
 def cassette(name: str) -> list[Interaction]:
     return load_cassette(CASSETTES / f"{name}.yaml")
-
-
-def pick(interactions: list[Interaction], method: str, path: str, nth: int = 0) -> Interaction:
-    return [i for i in interactions if i.method == method and i.path.rstrip("/") == path][nth]
-
-
-@pytest.fixture
-def replay() -> Iterator[list[ReplayServer]]:
-    servers: list[ReplayServer] = []
-    yield servers
-    for server in servers:
-        server.close()
-
-
-def serve(replay: list[ReplayServer], *interactions: Interaction) -> ReplayServer:
-    server = ReplayServer(list(interactions))
-    replay.append(server)
-    return server
 
 
 def connector(server: ReplayServer, own_id: str) -> XConnector:

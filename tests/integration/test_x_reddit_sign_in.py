@@ -30,10 +30,9 @@ from app.platforms.oauth2 import TokenBundle
 from app.store import accounts
 from app.sync import account_service, oauth_accounts
 from app.ui.dialogs.accounts_dialog import AccountsDialog
-from app.ui.launch import application
 from tests.peers.reddit_api import RedditApi
 from tests.peers.x_api import XApi
-from tests.sync_fakes import isolate_keyring
+from tests.ui_fixtures import ui_app_ctx  # noqa: F401 - the fixture ctx
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,11 +62,15 @@ class ConsentBrowser:
             self.errors.append(exc)
 
 
-@pytest.fixture
-def ctx(context: AppContext) -> AppContext:
-    application()
-    isolate_keyring(context)
-    return context
+def browser_env(tmp_path: Path, login: str) -> dict[str, str]:
+    """The environment for a `parley` process whose BROWSER stands in for the person's: it approves as `login`."""
+    browser = tmp_path / "browser"
+    browser.write_text(
+        f"#!{sys.executable}\nimport sys, requests\n"
+        f"requests.get(sys.argv[1], params={{'login': {login!r}}}, timeout=10).raise_for_status()\n"
+    )
+    browser.chmod(0o755)
+    return dict(os.environ, BROWSER=str(browser), PYTHONPATH=str(REPO))
 
 
 @pytest.fixture
@@ -162,13 +165,7 @@ def test_a_pasted_address_from_another_sign_in_attempt_is_refused_and_nothing_is
 
 def test_cli_adds_an_x_account_through_the_browser(tmp_path: Path, x: XApi, secret_service: dict[str, str]) -> None:
     person: dict[str, Any] = x.add_user("clibrand")
-    browser = tmp_path / "browser"  # stands in for the person's browser: approves as clibrand
-    browser.write_text(
-        f"#!{sys.executable}\nimport sys, requests\n"
-        "requests.get(sys.argv[1], params={'login': 'clibrand'}, timeout=10).raise_for_status()\n"
-    )
-    browser.chmod(0o755)
-    env = dict(os.environ, BROWSER=str(browser), PYTHONPATH=str(REPO))
+    env = browser_env(tmp_path, "clibrand")
     data_dir = tmp_path / "profile"
     base = [sys.executable, "-m", "app", "--data-dir", str(data_dir)]
     added = subprocess.run(
@@ -290,13 +287,7 @@ def test_cli_adds_a_reddit_script_app_account_with_its_secret_from_stdin(
     reddit = RedditApi(client_id="script-app", client_secret="s3cret-of-the-app")
     try:
         reddit.add_user("clibrand")
-        browser = tmp_path / "browser"  # stands in for the person's browser: approves as clibrand
-        browser.write_text(
-            f"#!{sys.executable}\nimport sys, requests\n"
-            "requests.get(sys.argv[1], params={'login': 'clibrand'}, timeout=10).raise_for_status()\n"
-        )
-        browser.chmod(0o755)
-        env = dict(os.environ, BROWSER=str(browser), PYTHONPATH=str(REPO))
+        env = browser_env(tmp_path, "clibrand")
         base = [sys.executable, "-m", "app", "--data-dir", str(tmp_path / "profile")]
         added = subprocess.run(
             [*base, "accounts", "add", "reddit", "--client-id", "script-app", "--with-secret", "--modmail",

@@ -18,9 +18,11 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.peers.json_server import LoopbackServer
 
 SERVICE_DID = "did:web:api.bsky.chat"
 PROXY = f"{SERVICE_DID}#bsky_chat"
@@ -61,7 +63,7 @@ class Convo:
     messages: list[dict[str, Any]] = field(default_factory=list)
 
 
-class ChatEmulator:
+class ChatEmulator(LoopbackServer):
     def __init__(self) -> None:
         self.profiles: dict[str, dict[str, Any]] = {}
         self.allow_incoming: dict[str, str] = {}
@@ -75,19 +77,11 @@ class ChatEmulator:
         self._log_failures = 0
         self.held = threading.Event()
         self.release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="bsky-chat", daemon=True)
-
-    def start(self) -> ChatEmulator:
-        self._thread.start()
-        return self
+        self.url = self._listen(self._handler(), "bsky-chat")
 
     def stop(self) -> None:
         self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
 
     # -- what tests set up -------------------------------------------------------------------------
 

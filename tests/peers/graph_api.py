@@ -18,13 +18,14 @@ import base64
 import itertools
 import json
 import re
-import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.peers.json_server import LoopbackServer, QuietHandler
 
 VERSION = "v21.0"
 
@@ -68,7 +69,7 @@ class Conversation:
     messages: list[dict[str, Any]] = field(default_factory=list)  # oldest first
 
 
-class GraphApi:
+class GraphApi(LoopbackServer):
     """The emulator; `url` is the Graph base (with the version) a connector's account points at."""
 
     def __init__(self, *, page_id: str = "1000001", token: str = "page-token-1", ig_id: str = "1784000001") -> None:
@@ -88,20 +89,12 @@ class GraphApi:
         self.release = threading.Event()
         self._ids = itertools.count(5000)
         self._lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.root = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.root = self._listen(self._handler(), "graph-api")
         self.url = f"{self.root}/{VERSION}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="graph-api", daemon=True)
-
-    def start(self) -> GraphApi:
-        self._thread.start()
-        return self
 
     def stop(self) -> None:
         self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
 
     # -- seeding --------------------------------------------------------------------------------------
 
@@ -350,16 +343,7 @@ class GraphApi:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, *args: Any) -> None:
-                return
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 self._serve("GET")
 

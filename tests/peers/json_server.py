@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlparse
 
 
@@ -30,25 +30,47 @@ class Reply:
 Route = Callable[[dict[str, list[str]]], Reply]
 
 
-class JsonServer:
-    """Routes are keyed by path; a route is a Reply, or a function of the query that returns one."""
+class QuietHandler(BaseHTTPRequestHandler):
+    """A keep-alive handler that answers without delay and logs nothing (the emulators' own handlers build on it)."""
 
-    def __init__(self) -> None:
-        self.routes: dict[str, Reply | Route] = {}
-        self.requests: list[str] = []
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, delayed ACKs add 40 ms per request.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+class LoopbackServer:
+    """An emulator's HTTP server on a free port of 127.0.0.1, served from a thread of its own once started."""
+
+    def _listen(self, handler: type[BaseHTTPRequestHandler], name: str) -> str:
+        """Binds the port (the server is reachable only after `start`) and returns the server's address."""
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="json-server", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> JsonServer:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class JsonServer(LoopbackServer):
+    """Routes are keyed by path; a route is a Reply, or a function of the query that returns one."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Reply | Route] = {}
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        self.url = self._listen(self._handler(), "json-server")
 
     def answer(self, path: str, query: dict[str, list[str]]) -> Reply:
         route = self.routes.get(path)
@@ -59,17 +81,7 @@ class JsonServer:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                # Headers and body go out in two writes; without this, delayed ACKs add 40 ms per request.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, *args: Any) -> None:
-                return
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:

@@ -14,12 +14,14 @@ import gzip
 import http.server
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import yaml
 
 # Hop-by-hop or length headers: the replay computes its own.
@@ -62,27 +64,11 @@ def load_cassette(path: Path) -> list[Interaction]:
     interactions = []
     for item in data["interactions"]:
         recorded_request, response = item["request"], item["response"]
-        url = urlsplit(recorded_request["uri"])
-        headers = tuple(
-            (name, str(value))
-            for name, values in response.get("headers", {}).items()
-            if name.lower() not in _SKIPPED_HEADERS
-            for value in (values if isinstance(values, list) else [values])
-        )
         body = response["body"].get("string", "")
         if isinstance(body, bytes) and body[:2] == b"\x1f\x8b":
             body = gzip.decompress(body)  # tweepy's cassettes keep gzip bodies; the replay serves them plain
-        interactions.append(
-            Interaction(
-                method=recorded_request["method"].upper(),
-                path=url.path,
-                query=parse_qs(url.query, keep_blank_values=True),
-                status=int(response["status"]["code"]),
-                headers=headers,
-                body=body.encode("utf-8") if isinstance(body, str) else bytes(body),
-                request_body=recorded_request.get("body"),
-            )
-        )
+        body = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        interactions.append(_interaction(recorded_request, response, body, recorded_request.get("body")))
     return interactions
 
 
@@ -92,31 +78,34 @@ def load_betamax(path: Path) -> list[Interaction]:
     interactions = []
     for item in data["interactions"]:
         recorded_request, response = item["request"], item["response"]
-        url = urlsplit(recorded_request["uri"])
-        headers = tuple(
-            (name, str(value))
-            for name, values in response.get("headers", {}).items()
-            if name.lower() not in _SKIPPED_HEADERS
-            for value in (values if isinstance(values, list) else [values])
-        )
         body_record = response.get("body", {})
         if "base64_string" in body_record:
             body = base64.b64decode(body_record["base64_string"])
             body = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
         else:
             body = str(body_record.get("string", "")).encode("utf-8")
-        interactions.append(
-            Interaction(
-                method=recorded_request["method"].upper(),
-                path=url.path,
-                query=parse_qs(url.query, keep_blank_values=True),
-                status=int(response["status"]["code"]),
-                headers=headers,
-                body=body,
-                request_body=_request_body(recorded_request.get("body")),
-            )
-        )
+        interactions.append(_interaction(recorded_request, response, body, _request_body(recorded_request.get("body"))))
     return interactions
+
+
+def _interaction(recorded_request: Any, response: Any, body: bytes, request_body: str | None) -> Interaction:
+    """One recorded exchange, the body already decoded by the cassette format's own rules."""
+    url = urlsplit(recorded_request["uri"])
+    headers = tuple(
+        (name, str(value))
+        for name, values in response.get("headers", {}).items()
+        if name.lower() not in _SKIPPED_HEADERS
+        for value in (values if isinstance(values, list) else [values])
+    )
+    return Interaction(
+        method=recorded_request["method"].upper(),
+        path=url.path,
+        query=parse_qs(url.query, keep_blank_values=True),
+        status=int(response["status"]["code"]),
+        headers=headers,
+        body=body,
+        request_body=request_body,
+    )
 
 
 def _request_body(recorded: Any) -> str | None:
@@ -226,3 +215,32 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         pass
+
+
+def recorded(platform: str) -> Path:
+    """The folder of `platform`'s recorded cassettes: beside the checkout, in shared/fixtures/recorded."""
+    return Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "recorded" / platform
+
+
+def skip_unless_present(cassettes: Path, what: str) -> None:
+    if not cassettes.is_dir():
+        pytest.skip(f"recorded {what} payloads not found at {cassettes} (they live beside the checkout)")
+
+
+def pick(interactions: list[Interaction], method: str, path: str, nth: int = 0) -> Interaction:
+    return [i for i in interactions if i.method == method and i.path.rstrip("/") == path][nth]
+
+
+@pytest.fixture(name="replay")
+def replay_servers() -> Iterator[list[ReplayServer]]:
+    """The replay servers a test started with `serve`, closed after it."""
+    servers: list[ReplayServer] = []
+    yield servers
+    for server in servers:
+        server.close()
+
+
+def serve(replay: list[ReplayServer], *interactions: Interaction) -> ReplayServer:
+    server = ReplayServer(list(interactions))
+    replay.append(server)
+    return server

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.peers.mastodon_feed import FeedServer
+from tests.reliability.helpers import parley
 
 AREA = "Process faults"
 TOTAL = 5000
@@ -24,16 +25,6 @@ def feed() -> Iterator[FeedServer]:
     server = FeedServer(TOTAL).start()
     yield server
     server.stop()
-
-
-def parley(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "--data-dir", str(data_dir), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def stored(database: Path) -> tuple[int, int]:

@@ -16,17 +16,13 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QPushButton,
     QRadioButton,
     QSpinBox,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +35,7 @@ from app.domain.triage import Priority
 from app.errors import KnownError
 from app.store import policies
 from app.ui.dialogs.calendar_editor import CalendarEditor
+from app.ui.widgets.ordered_list import OrderedListPanel, lay_out_editor
 
 MAX_TARGET_MINUTES = 14 * 24 * 60
 
@@ -57,26 +54,15 @@ class PoliciesDialog(QDialog):
         self._policies: list[ResponsePolicy] = policies.list_policies(ctx.engine)
         self._loading = False
 
-        self.list = QListWidget()
-        self.list.setObjectName("policyList")
-        add, remove = QPushButton("Add"), QPushButton("Delete")
-        up, down = QPushButton("Move up"), QPushButton("Move down")
-        add.setObjectName("addPolicy")
-        remove.setObjectName("deletePolicy")
-        up.setObjectName("movePolicyUp")
-        down.setObjectName("movePolicyDown")
-        buttons_row = QHBoxLayout()
-        for button in (add, remove, up, down):
-            button.setAutoDefault(False)
-            buttons_row.addWidget(button)
-        left = QVBoxLayout()
         hint = QLabel("The first policy whose conditions match a conversation sets its response targets.")
         hint.setWordWrap(True)
-        left.addWidget(hint)
-        left.addWidget(self.list, 1)
-        left.addLayout(buttons_row)
-        left_widget = QWidget()
-        left_widget.setLayout(left)
+        left_widget = OrderedListPanel(hint, "policyList")
+        self.list = left_widget.list
+        left_widget.add.setObjectName("addPolicy")
+        left_widget.remove.setObjectName("deletePolicy")
+        left_widget.up.setObjectName("movePolicyUp")
+        left_widget.down.setObjectName("movePolicyDown")
+        self._panel = left_widget
 
         self.name = QLineEdit()
         self.name.setObjectName("policyName")
@@ -140,19 +126,9 @@ class PoliciesDialog(QDialog):
         self.form_widget = QWidget()
         self.form_widget.setLayout(form)
 
-        splitter = QSplitter()
-        splitter.addWidget(left_widget)
-        splitter.addWidget(self.form_widget)
-        splitter.setSizes([300, 640])
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close)
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter, 1)
-        layout.addWidget(self.buttons)
+        self.buttons = lay_out_editor(self, left_widget, self.form_widget, 640)
 
-        add.clicked.connect(self.add_policy)
-        remove.clicked.connect(self.delete_policy)
-        up.clicked.connect(lambda: self.move(-1))
-        down.clicked.connect(lambda: self.move(1))
+        left_widget.connect_actions(self.add_policy, self.delete_policy, self.move)
         self.list.currentRowChanged.connect(self._on_list_current_row_changed)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
@@ -201,18 +177,10 @@ class PoliciesDialog(QDialog):
 
     @Slot()
     def delete_policy(self) -> None:
-        row = self.list.currentRow()
-        if 0 <= row < len(self._policies):
-            del self._policies[row]
-            self._fill_list()
-            self.list.setCurrentRow(min(row, len(self._policies) - 1))
+        self._panel.delete_current(self._policies, self._fill_list)
 
     def move(self, step: int) -> None:
-        row, target = self.list.currentRow(), self.list.currentRow() + step
-        if 0 <= row < len(self._policies) and 0 <= target < len(self._policies):
-            self._policies[row], self._policies[target] = self._policies[target], self._policies[row]
-            self._fill_list()
-            self.list.setCurrentRow(target)
+        self._panel.move_current(self._policies, step, self._fill_list)
 
     @Slot(int)
     def _on_list_current_row_changed(self, row: int) -> None:

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -25,7 +24,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QRadioButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -45,6 +43,7 @@ from app.domain.sentiment import SENTIMENT_LABELS
 from app.domain.triage import Priority
 from app.store import accounts, inbox, rules, triage
 from app.store.rules import DryRunResult
+from app.ui.widgets.ordered_list import OrderedListPanel, lay_out_editor
 from app.ui.workers import Job, start_job
 
 DRY_RUN_SHOWN = 500
@@ -67,23 +66,11 @@ class RulesDialog(QDialog):
         self._cancel = threading.Event()
         self._loading = False
 
-        self.list = QListWidget()
-        self.list.setObjectName("ruleList")
-        add = QPushButton("Add rule")
-        add.setObjectName("addRule")
-        remove = QPushButton("Delete")
-        up, down = QPushButton("Move up"), QPushButton("Move down")
-        for button in (add, remove, up, down):
-            button.setAutoDefault(False)
-        left = QVBoxLayout()
-        left.addWidget(QLabel("Rules run in this order on every customer message as it is stored."))
-        left.addWidget(self.list, 1)
-        row = QHBoxLayout()
-        for button in (add, remove, up, down):
-            row.addWidget(button)
-        left.addLayout(row)
-        left_widget = QWidget()
-        left_widget.setLayout(left)
+        hint = QLabel("Rules run in this order on every customer message as it is stored.")
+        left_widget = OrderedListPanel(hint, "ruleList", "Add rule")
+        self.list = left_widget.list
+        left_widget.add.setObjectName("addRule")
+        self._panel = left_widget
 
         self.name = QLineEdit()
         self.name.setObjectName("ruleName")
@@ -169,19 +156,9 @@ class RulesDialog(QDialog):
         right_widget = QWidget()
         right_widget.setLayout(form)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left_widget)
-        splitter.addWidget(right_widget)
-        splitter.setSizes([300, 600])
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close)
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter, 1)
-        layout.addWidget(self.buttons)
+        self.buttons = lay_out_editor(self, left_widget, right_widget, 600)
 
-        add.clicked.connect(self.add_rule)
-        remove.clicked.connect(self._on_remove_clicked)
-        up.clicked.connect(lambda: self._move(-1))
-        down.clicked.connect(lambda: self._move(1))
+        left_widget.connect_actions(self.add_rule, self._on_remove_clicked, self._move)
         self.list.currentRowChanged.connect(self._on_list_current_row_changed)
         self.list.itemChanged.connect(self._on_list_item_changed)
         self.dry_run_button.clicked.connect(self.start_dry_run)
@@ -244,21 +221,11 @@ class RulesDialog(QDialog):
 
     @Slot()
     def _on_remove_clicked(self) -> None:
-        row = self.list.currentRow()
-        if 0 <= row < len(self._rules):
-            del self._rules[row]
-            self._fill_list()
-            self.list.setCurrentRow(min(row, len(self._rules) - 1))
-            if not self._rules:
-                self._set_form_enabled(False)
+        if self._panel.delete_current(self._rules, self._fill_list) and not self._rules:
+            self._set_form_enabled(False)
 
     def _move(self, step: int) -> None:
-        row = self.list.currentRow()
-        target = row + step
-        if 0 <= row < len(self._rules) and 0 <= target < len(self._rules):
-            self._rules[row], self._rules[target] = self._rules[target], self._rules[row]
-            self._fill_list()
-            self.list.setCurrentRow(target)
+        self._panel.move_current(self._rules, step, self._fill_list)
 
     @Slot(QListWidgetItem)
     def _on_list_item_changed(self, item: QListWidgetItem) -> None:
