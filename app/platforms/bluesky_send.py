@@ -53,7 +53,7 @@ class BlueskySender:
         if existing is not None:
             return existing
         parent, root = self._reply_refs(parent_uri)
-        record = {
+        record: dict[str, Any] = {
             "$type": POST,
             "text": text,
             "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),

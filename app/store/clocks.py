@@ -345,5 +345,6 @@ def applicable_policy(engine: Engine, conversation_id: int) -> tuple[ResponsePol
             raise LookupError(conversation_id)
         record = open_records(connection, [conversation_id]).get(conversation_id)
         policy = policy_for(load_policies(connection), facts)
-    running = facts.waiting_since is not None and facts.status != CLOSED and record is not None
-    return policy, ResponseKind(record.kind) if running else None
+    if record is None or facts.waiting_since is None or facts.status == CLOSED:
+        return policy, None
+    return policy, ResponseKind(record.kind)
